@@ -1,0 +1,3 @@
+"""profileguard: lawful e-commerce user profiles."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from profileguard.cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""``profileguard ingest``: load the declared sources through the collection gate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from profileguard.cli._common import (
+    FormatOpt,
+    ManifestOpt,
+    StateUrlOpt,
+    console,
+    print_json,
+    workspace,
+)
+from profileguard.collect.ingest import IngestReport, ingest
+
+
+def run_ingest(ws: object, sources: list[str] | None, now: datetime | None,
+               show_progress: bool) -> IngestReport:
+    from profileguard.store.workspace import Workspace
+
+    assert isinstance(ws, Workspace)
+    engine = ws.engine()
+    if not show_progress:
+        return ingest(engine, ws.manifest, ws.root, ws.key, sources=sources, now=now)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def tick(label: str, n: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(f"ingest {label}", total=None)
+            bar.advance(tasks[label], n)
+
+        return ingest(engine, ws.manifest, ws.root, ws.key, sources=sources, now=now, progress=tick)
+
+
+def print_report(report: IngestReport) -> None:
+    table = Table(title="Ingestion", show_lines=False)
+    for col in ("source", "file", "rows in", "loaded", "quarantined", "note"):
+        table.add_column(col, justify="right" if col in {"rows in", "loaded", "quarantined"} else "left")
+    for f in report.files:
+        note = "already ingested" if f.skipped_already_ingested else ", ".join(
+            f"{r} {n}" for r, n in sorted(f.quarantined.items()))
+        table.add_row(f.source, f.file.rsplit("/", 1)[-1], f"{f.rows_in:,}", f"{f.loaded:,}",
+                      f"{f.quarantined_total:,}", note)
+    console.print(table)
+    for src, cols in report.refused_columns.items():
+        console.print(f"[yellow]refused[/] {src}: undeclared column(s) {', '.join(cols)} — not "
+                      "loaded (declare them under `fields:` with a category and purposes)")
+    for finding in report.findings:
+        console.print(f"[yellow]finding[/] {finding.get('message')}")
+    q = sum(report.quarantined.values())
+    mark = "[green]✓[/]" if report.reconciles else "[red]✗[/]"
+    console.print(f"{mark} reconciliation: {report.rows_in:,} rows in = {report.loaded:,} loaded "
+                  f"+ {q:,} quarantined")
+
+
+def ingest_cmd(
+    manifest: ManifestOpt = None,
+    state_url: StateUrlOpt = None,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="only these sources")] = None,
+    fmt: FormatOpt = "table",  # type: ignore[assignment]
+) -> None:
+    """Ingest the manifest's sources: refuse undeclared columns, quarantine bad rows."""
+    ws = workspace(manifest, state_url)
+    try:
+        report = run_ingest(ws, source, None, show_progress=fmt != "json")
+    finally:
+        ws.close()
+    if fmt == "json":
+        print_json(report.as_dict())
+    else:
+        print_report(report)
+    if not report.reconciles:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest_cmd)

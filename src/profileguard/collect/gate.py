@@ -1,0 +1,129 @@
+"""The collection gate, as SQL over a staged file.
+
+A staged file has every declared column as read (text for CSV) plus ``__row``. The gate
+classifies each row in one pass — the first matching reason wins — and the ingest step
+moves clean rows into the source's table and the rest into ``pg_quarantine``:
+
+``missing_key``  the primary key or the person's id is empty
+``bad_type``     a value does not parse as the declared type (the column is named)
+``unmapped_value`` a value mapping is declared and the value is neither a source nor a target value
+``erased_user``  the person was erased (tombstone): late events stay out
+``future_time``  the event time is after the ingest time
+``before_start`` the event time is before the source's declared start
+``duplicate_key`` the primary key repeats in the file or is already loaded
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from profileguard.manifest.model import FieldDecl, Source
+from profileguard.store.engine import quote_ident as q
+
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "decimal": "DECIMAL(18,2)",
+    "float": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+}
+
+REASONS = ("missing_key", "bad_type", "unmapped_value", "erased_user", "future_time",
+           "before_start", "duplicate_key")
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    source_name: str
+    source: Source
+    fields: dict[str, FieldDecl]  # canonical column -> declaration (drop-transformed excluded)
+    target: str
+    tombstones: str | None  # a table with column user_pid, or None
+    now: datetime
+
+
+def typed_expr(column: str, decl: FieldDecl, source: Source) -> str:
+    """The declared-type value of a staged column (NULL when it does not parse)."""
+    c = q(column)
+    sql_type = SQL_TYPES[decl.type]
+    text = f"CAST({c} AS VARCHAR)"
+    if decl.type == "timestamp" and column == source.time and source.time_format:
+        fmt = source.time_format
+        if fmt == "epoch_s":
+            return f"to_timestamp(TRY_CAST({text} AS DOUBLE))::TIMESTAMP"
+        if fmt == "epoch_ms":
+            return f"to_timestamp(TRY_CAST({text} AS DOUBLE) / 1000.0)::TIMESTAMP"
+        return f"TRY_STRPTIME({text}, {lit(fmt)})"
+    mapped = _mapped(c, source.values.get(column))
+    if decl.type == "string":
+        return mapped
+    if decl.type == "boolean":
+        return (f"CASE lower(trim({text})) WHEN 'true' THEN TRUE WHEN '1' THEN TRUE "
+                f"WHEN 'yes' THEN TRUE WHEN 'false' THEN FALSE WHEN '0' THEN FALSE "
+                f"WHEN 'no' THEN FALSE ELSE NULL END")
+    return f"TRY_CAST(trim({text}) AS {sql_type})"
+
+
+def _mapped(c: str, mapping: dict[str, str] | None) -> str:
+    if not mapping:
+        return f"CAST({c} AS VARCHAR)"
+    whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in sorted(mapping.items()))
+    return f"CASE CAST({c} AS VARCHAR) {whens} ELSE CAST({c} AS VARCHAR) END"
+
+
+def classify_sql(spec: GateSpec, staged: str) -> str:
+    """SELECT over the staged table: typed columns, ``__reason``, ``__column``, ``__detail``."""
+    src, fields = spec.source, spec.fields
+    typed = {col: typed_expr(col, d, src) for col, d in fields.items()}
+    checks: list[tuple[str, str, str, str]] = []  # (condition, reason, column, detail)
+    for role in (src.key, src.user):
+        if role and role in fields:
+            checks.append((f"NULLIF(trim(CAST({q(role)} AS VARCHAR)), '') IS NULL",
+                           "missing_key", role, f"{role} is empty"))
+    for col, d in fields.items():
+        if d.type != "string":
+            checks.append((f"{q(col)} IS NOT NULL AND trim(CAST({q(col)} AS VARCHAR)) <> '' "
+                           f"AND ({typed[col]}) IS NULL",
+                           "bad_type", col, f"not a valid {d.type}"))
+    for col, mapping in src.values.items():
+        if col in fields and mapping:
+            allowed = sorted(set(mapping) | set(mapping.values()))
+            checks.append((f"{q(col)} IS NOT NULL AND CAST({q(col)} AS VARCHAR) NOT IN "
+                           f"({', '.join(lit(v) for v in allowed)})",
+                           "unmapped_value", col, "value not in the declared mapping"))
+    if spec.tombstones and src.user and src.user in fields:
+        checks.append((f"CAST({q(src.user)} AS VARCHAR) IN "
+                       f"(SELECT user_pid FROM {q(spec.tombstones)})",
+                       "erased_user", src.user, "the person was erased"))
+    if src.time and src.time in fields:
+        t = f"({typed[src.time]})"
+        now = spec.now.strftime("%Y-%m-%d %H:%M:%S")
+        checks.append((f"{t} > TIMESTAMP {lit(now)}", "future_time", src.time,
+                       f"after the ingest time {now}"))
+        if src.start:
+            start = src.start if isinstance(src.start, date) else date.fromisoformat(str(src.start))
+            checks.append((f"{t} < TIMESTAMP {lit(start.isoformat())}", "before_start", src.time,
+                           f"before the source start {start.isoformat()}"))
+    if src.key and src.key in fields:
+        k = typed[src.key]
+        checks.append((f"row_number() OVER (PARTITION BY {k} ORDER BY __row) > 1",
+                       "duplicate_key", src.key, "repeats an earlier row of this file"))
+        checks.append((f"{k} IN (SELECT {q(src.key)} FROM {q(spec.target)})",
+                       "duplicate_key", src.key, "already loaded"))
+    if checks:
+        reason = "CASE " + " ".join(f"WHEN {c} THEN {lit(r)}" for c, r, _, _ in checks) + " END"
+        column = "CASE " + " ".join(f"WHEN {c} THEN {lit(col)}" for c, _, col, _ in checks) + " END"
+        detail = "CASE " + " ".join(f"WHEN {c} THEN {lit(d)}" for c, _, _, d in checks) + " END"
+    else:
+        reason = column = detail = "NULL"
+    cols = ", ".join(f"{typed[c]} AS {q(c)}" for c in fields)
+    raw = ", ".join(f"{lit(c)}: CAST({q(c)} AS VARCHAR)" for c in fields)
+    return (f"SELECT __row, {cols}, {reason} AS __reason, {column} AS __column, "
+            f"{detail} AS __detail, to_json({{{raw}}}) AS __raw FROM {q(staged)}")

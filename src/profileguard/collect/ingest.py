@@ -1,0 +1,253 @@
+"""Ingestion: sources → gate → warehouse tables, with quarantine and reconciliation.
+
+For every file of every declared source: columns are renamed (``columns:``), columns the
+manifest does not declare are refused (not loaded, reported), the person's id and
+``pseudonymize`` fields become keyed pseudonyms, the file is staged in batches, the gate
+classifies each row, and in ONE transaction clean rows go to the source's table, the rest
+to ``pg_quarantine`` with source, file, row, column and reason, and the file's digest to
+``pg_ingest_files``. Input rows = loaded + quarantined, always. A file already ingested
+(same digest) loads nothing the second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from profileguard.collect.gate import SQL_TYPES, GateSpec, classify_sql, lit
+from profileguard.collect.readers import ROW, Malformed, SourceFile, open_source
+from profileguard.collect.transforms import apply_transform
+from profileguard.manifest.model import FieldDecl, Manifest, Source
+from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import quote_ident as q
+
+QUARANTINE = "pg_quarantine"
+INGEST_FILES = "pg_ingest_files"
+TOMBSTONES = "pg_tombstones"
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class FileResult:
+    source: str
+    file: str
+    rows_in: int = 0
+    loaded: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    skipped_already_ingested: bool = False
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_in == self.loaded + self.quarantined_total
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    refused_columns: dict[str, list[str]] = field(default_factory=dict)  # source -> columns
+    findings: list[dict[str, object]] = field(default_factory=list)  # PI found where undeclared
+
+    @property
+    def rows_in(self) -> int:
+        return sum(f.rows_in for f in self.files)
+
+    @property
+    def loaded(self) -> int:
+        return sum(f.loaded for f in self.files)
+
+    @property
+    def quarantined(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.quarantined)
+        return total
+
+    @property
+    def reconciles(self) -> bool:
+        return all(f.reconciles for f in self.files)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rows_in": self.rows_in,
+            "loaded": self.loaded,
+            "quarantined": sum(self.quarantined.values()),
+            "quarantine_reasons": dict(sorted(self.quarantined.items())),
+            "reconciles": self.reconciles,
+            "refused_columns": self.refused_columns,
+            "findings": self.findings,
+            "files": [
+                {"source": f.source, "file": f.file, "rows_in": f.rows_in, "loaded": f.loaded,
+                 "quarantined": dict(f.quarantined), "already_ingested": f.skipped_already_ingested}
+                for f in self.files
+            ],
+        }
+
+
+def ensure_system_tables(engine: DuckDBEngine) -> None:
+    engine.execute(
+        f"CREATE TABLE IF NOT EXISTS {QUARANTINE} (source VARCHAR, file VARCHAR, "
+        "\"row\" BIGINT, \"column\" VARCHAR, reason VARCHAR, detail VARCHAR, raw VARCHAR, "
+        "user_pid VARCHAR, file_id BIGINT, quarantined_at TIMESTAMP)")
+    engine.execute(
+        f"CREATE TABLE IF NOT EXISTS {INGEST_FILES} (file_id BIGINT, source VARCHAR, "
+        "file VARCHAR, sha256 VARCHAR, rows_in BIGINT, loaded BIGINT, quarantined BIGINT, "
+        "ingested_at TIMESTAMP)")
+    engine.execute(f"CREATE TABLE IF NOT EXISTS {TOMBSTONES} (user_pid VARCHAR, erased_at TIMESTAMP)")
+
+
+def stored_fields(manifest: Manifest, source_name: str) -> dict[str, FieldDecl]:
+    """Declared fields that are stored (``transform: drop`` ones are collected, not kept)."""
+    return {c: d for c, d in manifest.fields.get(source_name, {}).items() if d.transform != "drop"}
+
+
+def ensure_target(engine: DuckDBEngine, table: str, fields: dict[str, FieldDecl]) -> None:
+    cols = ", ".join(f"{q(c)} {SQL_TYPES[d.type]}" for c, d in fields.items())
+    engine.execute(f"CREATE TABLE IF NOT EXISTS {q(table)} ({cols}, _file_id BIGINT)")
+
+
+def file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    p = Path(path)
+    if not p.is_file():
+        return hashlib.sha256(path.encode()).hexdigest()
+    with p.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _prepare(
+    batches: Iterator[pa.RecordBatch], source: Source, declared: dict[str, FieldDecl],
+    key: bytes, refused: set[str], progress: Progress | None, label: str,
+) -> Iterator[pa.RecordBatch]:
+    keep = {c: d for c, d in declared.items() if d.transform != "drop"}
+    schema = pa.schema([pa.field(c, pa.string()) for c in keep] + [pa.field(ROW, pa.int64())])
+    for batch in batches:
+        names = [source.columns.get(n, n) for n in batch.schema.names]
+        batch = pa.RecordBatch.from_arrays(batch.columns, names=names)
+        for n in names:
+            if n != ROW and n not in declared:
+                refused.add(n)
+        arrays: list[pa.Array] = []
+        for col, decl in keep.items():
+            if col in names:
+                arr = batch.column(names.index(col))
+                if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+                    arr = arr.cast(pa.string()) if not pa.types.is_timestamp(arr.type) else (
+                        arr.cast(pa.string()))
+                kind = "pseudonymize" if col == source.user else decl.transform
+                if kind != "none":
+                    arr = apply_transform(kind, arr, key)
+                arrays.append(arr.cast(pa.string()))
+            else:
+                arrays.append(pa.nulls(batch.num_rows, pa.string()))
+        arrays.append(batch.column(names.index(ROW)))
+        if progress:
+            progress(label, batch.num_rows)
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def ingest_file(
+    engine: DuckDBEngine, manifest: Manifest, source_name: str, sf: SourceFile, key: bytes,
+    *, now: datetime, refused: set[str], progress: Progress | None = None,
+) -> FileResult:
+    source = manifest.sources[source_name]
+    declared = manifest.fields.get(source_name, {})
+    fields = stored_fields(manifest, source_name)
+    result = FileResult(source_name, sf.path)
+    digest = file_digest(sf.path)
+    seen = engine.query_rows(f"SELECT count(*) FROM {INGEST_FILES} WHERE source = ? AND sha256 = ?",
+                             [source_name, digest])
+    if seen[0][0]:
+        result.skipped_already_ingested = True
+        return result
+    ensure_target(engine, source_name, fields)
+    stage, classified = f"_stage_{source_name}", f"_classified_{source_name}"
+    reader = pa.RecordBatchReader.from_batches(
+        pa.schema([pa.field(c, pa.string()) for c in fields] + [pa.field(ROW, pa.int64())]),
+        _prepare(sf.batches, source, declared, key, refused, progress, source_name))
+    staged = engine.load_arrow(stage, reader, mode="replace")
+    spec = GateSpec(source_name, source, fields, source_name,
+                    TOMBSTONES if engine.table_exists(TOMBSTONES) else None, now)
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(classified)} AS {classify_sql(spec, stage)}")
+    file_id = int(engine.query_rows(f"SELECT coalesce(max(file_id), 0) + 1 FROM {INGEST_FILES}")[0][0])
+    cols = ", ".join(q(c) for c in fields)
+    user = f"CAST(json_extract_string(__raw, {lit('$.' + source.user)}) AS VARCHAR)" if (
+        source.user and source.user in fields) else "NULL"
+    ts = now.strftime("%Y-%m-%d %H:%M:%S")
+    engine.execute("BEGIN TRANSACTION")
+    try:
+        engine.execute(f"INSERT INTO {q(source_name)} ({cols}, _file_id) SELECT {cols}, {file_id} "
+                       f"FROM {q(classified)} WHERE __reason IS NULL")
+        engine.execute(
+            f"INSERT INTO {QUARANTINE} SELECT {lit(source_name)}, {lit(sf.path)}, __row, __column, "
+            f"__reason, __detail, __raw, {user}, {file_id}, TIMESTAMP {lit(ts)} "
+            f"FROM {q(classified)} WHERE __reason IS NOT NULL")
+        for bad in sf.malformed:
+            _quarantine_malformed(engine, source_name, bad, file_id, ts)
+        counts = engine.query_rows(
+            f"SELECT __reason, count(*) FROM {q(classified)} GROUP BY __reason")
+        for reason, n in counts:
+            if reason is None:
+                result.loaded = int(n)
+            else:
+                result.quarantined[str(reason)] += int(n)
+        if sf.malformed:
+            result.quarantined["malformed_row"] += len(sf.malformed)
+        result.rows_in = staged + len(sf.malformed)
+        engine.execute(
+            f"INSERT INTO {INGEST_FILES} VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP {lit(ts)})",
+            [file_id, source_name, sf.path, digest, result.rows_in, result.loaded,
+             result.quarantined_total])
+        engine.execute("COMMIT")
+    except BaseException:
+        engine.execute("ROLLBACK")
+        raise
+    finally:
+        engine.execute(f"DROP TABLE IF EXISTS {q(classified)}")
+        engine.execute(f"DROP TABLE IF EXISTS {q(stage)}")
+    return result
+
+
+def _quarantine_malformed(engine: DuckDBEngine, source: str, bad: Malformed, file_id: int,
+                          ts: str) -> None:
+    row = (bad.line - 1) if bad.line else None
+    engine.execute(
+        f"INSERT INTO {QUARANTINE} VALUES (?, ?, ?, NULL, 'malformed_row', ?, NULL, NULL, ?, "
+        f"TIMESTAMP {lit(ts)})",
+        [source, bad.file, row, f"{bad.reason} (line {bad.line})", file_id])
+
+
+def ingest(
+    engine: DuckDBEngine, manifest: Manifest, root: Path, key: bytes, *,
+    sources: list[str] | None = None, now: datetime | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest every declared source (or the named ones) into the warehouse."""
+    from profileguard.errors import ProfileguardError
+
+    ensure_system_tables(engine)
+    now = now or datetime.now()
+    report = IngestReport()
+    names = sources or list(manifest.sources)
+    for name in names:
+        if name not in manifest.sources:
+            raise ProfileguardError(f"unknown source {name!r}; declared: {sorted(manifest.sources)}")
+        refused: set[str] = set()
+        for sf in open_source(manifest.sources[name], name, root):
+            report.files.append(ingest_file(engine, manifest, name, sf, key, now=now,
+                                            refused=refused, progress=progress))
+        if refused:
+            report.refused_columns[name] = sorted(refused)
+    return report

@@ -1,0 +1,69 @@
+"""The pseudonymization key and keyed pseudonyms (HMAC-SHA256).
+
+The key lives outside the data: in ``PROFILEGUARD_PSEUDONYM_KEY`` (hex) or in a key file
+that is never inside the warehouse or the operational database (by default
+``<workspace>/.profileguard-secrets/pseudonym.key``, created with mode 0600). Without the
+key a pseudonym cannot be recomputed from a raw id, so the warehouse alone does not
+re-identify anyone (PIPL 73: de-identified, not anonymous).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from profileguard.errors import ProfileguardError
+
+KEY_ENV = "PROFILEGUARD_PSEUDONYM_KEY"
+PID_PREFIX = "p_"
+
+
+def load_or_create_key(key_file: Path, *, create: bool = True) -> bytes:
+    env = os.environ.get(KEY_ENV)
+    if env:
+        try:
+            return bytes.fromhex(env.strip())
+        except ValueError:
+            raise ProfileguardError(f"{KEY_ENV} must be hex (e.g. 64 hex digits)") from None
+    if key_file.is_file():
+        text = key_file.read_text().strip()
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            raise ProfileguardError(f"{key_file}:1: the key file must hold hex digits") from None
+    if not create:
+        raise ProfileguardError(
+            f"no pseudonymization key: set {KEY_ENV} or create {key_file}")
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.hex() + "\n")
+    return key
+
+
+def pseudonym(key: bytes, value: str) -> str:
+    """Deterministic pseudonym of ``value`` under ``key``: ``p_`` + 24 hex digits."""
+    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return PID_PREFIX + digest[:24]
+
+
+def is_pseudonym(value: str) -> bool:
+    return value.startswith(PID_PREFIX) and len(value) == len(PID_PREFIX) + 24
+
+
+def pseudonymize_array(key: bytes, values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Pseudonymize a string column; HMAC is computed once per distinct value."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    arr = arr.cast(pa.string())
+    encoded = pc.dictionary_encode(arr)
+    uniques: Iterable[str | None] = encoded.dictionary.to_pylist()
+    mapped = pa.array([None if u is None else pseudonym(key, u) for u in uniques], pa.string())
+    return pc.take(mapped, encoded.indices)

@@ -1,0 +1,113 @@
+"""The workspace: the folder beside the manifest and everything profileguard keeps there.
+
+```
+profileguard.yaml
+.profileguard/warehouse.duckdb     analytical store (pseudonymous ids only)
+.profileguard/state.db             operational store (SQLite default; or --state-url)
+.profileguard/exports/             files handed out (audiences, subject exports)
+.profileguard-secrets/             pseudonymization key (outside the data)
+```
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from profileguard.errors import ProfileguardError
+from profileguard.manifest import LoadedManifest, find_manifest, load_manifest
+from profileguard.store.engine import DuckDBEngine
+from profileguard.store.keys import load_or_create_key, pseudonym
+
+STATE_URL_ENV = "PROFILEGUARD_STATE_URL"
+STATE_DIR = ".profileguard"
+SECRETS_DIR = ".profileguard-secrets"
+
+
+@dataclass
+class Workspace:
+    loaded: LoadedManifest
+    state_url_override: str | None = None
+    engine_name: str = "duckdb"
+    _engine: Any = field(default=None, repr=False)
+
+    # -- locations --------------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self.loaded.root
+
+    @property
+    def manifest(self) -> Any:
+        return self.loaded.manifest
+
+    @property
+    def state_dir(self) -> Path:
+        d = self.root / STATE_DIR
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.state_dir / "warehouse.duckdb"
+
+    @property
+    def exports_dir(self) -> Path:
+        d = self.state_dir / "exports"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    @property
+    def key_file(self) -> Path:
+        return self.root / SECRETS_DIR / "pseudonym.key"
+
+    @property
+    def state_url(self) -> str:
+        return (
+            self.state_url_override
+            or os.environ.get(STATE_URL_ENV)
+            or f"sqlite:///{self.state_dir / 'state.db'}"
+        )
+
+    # -- handles ----------------------------------------------------------------------
+    @cached_property
+    def key(self) -> bytes:
+        return load_or_create_key(self.key_file)
+
+    def pid(self, user: str) -> str:
+        """The pseudonymous id of a user named by their own id (or already a pseudonym)."""
+        from profileguard.store.keys import is_pseudonym
+
+        return user if is_pseudonym(user) else pseudonym(self.key, user)
+
+    def engine(self, *, read_only: bool = False) -> DuckDBEngine:
+        if self._engine is None:
+            self._engine = DuckDBEngine(self.warehouse_path, read_only=read_only)
+        engine: DuckDBEngine = self._engine
+        return engine
+
+    def resolve_source_path(self, pattern: str) -> Path:
+        p = Path(pattern)
+        return p if p.is_absolute() else self.root / p
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+def open_workspace(
+    manifest: str | Path | None = None,
+    *,
+    state_url: str | None = None,
+    engine: str = "duckdb",
+) -> Workspace:
+    """Open the workspace of ``manifest``, or of ``profileguard.yaml`` here or in a parent."""
+    path = Path(manifest) if manifest else find_manifest()
+    if path is None:
+        raise ProfileguardError(
+            f"no profileguard.yaml in {Path.cwd()} or any parent; pass --manifest PATH "
+            "or create one with `profileguard init DIR`")
+    return Workspace(load_manifest(path), state_url_override=state_url, engine_name=engine)
