@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from profileguard.cli._common import (
@@ -30,7 +30,7 @@ def run_ingest(ws: object, sources: list[str] | None, now: datetime | None,
         return ingest(engine, ws.manifest, ws.root, ws.key, sources=sources, now=now)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def tick(label: str, n: int) -> None:
             if label not in tasks:

@@ -117,13 +117,20 @@ def classify_sql(spec: GateSpec, staged: str) -> str:
                        "duplicate_key", src.key, "repeats an earlier row of this file"))
         checks.append((f"{k} IN (SELECT {q(src.key)} FROM {q(spec.target)})",
                        "duplicate_key", src.key, "already loaded"))
+    flags = ", ".join(f"({c}) AS __f{i}" for i, (c, _, _, _) in enumerate(checks))
     if checks:
-        reason = "CASE " + " ".join(f"WHEN {c} THEN {lit(r)}" for c, r, _, _ in checks) + " END"
-        column = "CASE " + " ".join(f"WHEN {c} THEN {lit(col)}" for c, _, col, _ in checks) + " END"
-        detail = "CASE " + " ".join(f"WHEN {c} THEN {lit(d)}" for c, _, _, d in checks) + " END"
+        reason = "CASE " + " ".join(
+            f"WHEN __f{i} THEN {lit(r)}" for i, (_, r, _, _) in enumerate(checks)) + " END"
+        column = "CASE " + " ".join(
+            f"WHEN __f{i} THEN {lit(col)}" for i, (_, _, col, _) in enumerate(checks)) + " END"
+        detail = "CASE " + " ".join(
+            f"WHEN __f{i} THEN {lit(d)}" for i, (_, _, _, d) in enumerate(checks)) + " END"
     else:
         reason = column = detail = "NULL"
     cols = ", ".join(f"{typed[c]} AS {q(c)}" for c in fields)
     raw = ", ".join(f"{lit(c)}: CAST({q(c)} AS VARCHAR)" for c in fields)
-    return (f"SELECT __row, {cols}, {reason} AS __reason, {column} AS __column, "
-            f"{detail} AS __detail, to_json({{{raw}}}) AS __raw FROM {q(staged)}")
+    inner = (f"SELECT __row, {cols}, to_json({{{raw}}}) AS __raw"
+             f"{', ' + flags if flags else ''} FROM {q(staged)}")
+    outer_cols = ", ".join(q(c) for c in fields)
+    return (f"SELECT __row, {outer_cols}, {reason} AS __reason, {column} AS __column, "
+            f"{detail} AS __detail, __raw FROM ({inner})")

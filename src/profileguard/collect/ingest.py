@@ -144,8 +144,7 @@ def _prepare(
             if col in names:
                 arr = batch.column(names.index(col))
                 if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-                    arr = arr.cast(pa.string()) if not pa.types.is_timestamp(arr.type) else (
-                        arr.cast(pa.string()))
+                    arr = arr.cast(pa.string())
                 kind = "pseudonymize" if col == source.user else decl.transform
                 if kind != "none":
                     arr = apply_transform(kind, arr, key)
@@ -177,7 +176,13 @@ def ingest_file(
     reader = pa.RecordBatchReader.from_batches(
         pa.schema([pa.field(c, pa.string()) for c in fields] + [pa.field(ROW, pa.int64())]),
         _prepare(sf.batches, source, declared, key, refused, progress, source_name))
-    staged = engine.load_arrow(stage, reader, mode="replace")
+    engine.execute(f"DROP TABLE IF EXISTS {q(stage)}")
+    engine.register_arrow("_pg_stage_src", reader)
+    try:
+        engine.execute(f"CREATE TEMP TABLE {q(stage)} AS SELECT * FROM _pg_stage_src")
+    finally:
+        engine.unregister_arrow("_pg_stage_src")
+    staged = int(engine.query_rows(f"SELECT count(*) FROM {q(stage)}")[0][0])
     spec = GateSpec(source_name, source, fields, source_name,
                     TOMBSTONES if engine.table_exists(TOMBSTONES) else None, now)
     engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(classified)} AS {classify_sql(spec, stage)}")

@@ -94,7 +94,7 @@ def _csv(path: Path, encoding: str) -> SourceFile:
         raise ProfileguardError(f"{path}:1: cannot decode the header as {enc}: {exc.reason}") from None
     if not header_line.strip():
         raise ProfileguardError(f"{path}:1: empty file (a CSV source needs a header row)")
-    names = next(iter(pcsv.read_csv(
+    names: dict[str, object] = next(iter(pcsv.read_csv(
         pa.py_buffer(header_line.encode("utf-8")),
         read_options=pcsv.ReadOptions(autogenerate_column_names=True),
     ).to_pylist()), {})

@@ -25,6 +25,6 @@ __all__ = [
     "Tag",
     "find_manifest",
     "load_manifest",
-    "parse_manifest",
     "parse_duration",
+    "parse_manifest",
 ]

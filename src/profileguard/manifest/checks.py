@@ -71,10 +71,10 @@ def check(data: Any) -> Iterator[Problem]:
                           did_you_mean(value, known))
 
     for name, p in purposes.items():
-        basis = _dict(p).get("basis")
-        if isinstance(basis, str) and basis not in ALL_BASIS_IDS:
-            yield Problem(("purposes", name, "basis"), f"unknown legal basis {basis!r}",
-                          did_you_mean(basis, ALL_BASIS_IDS))
+        basis_v = _dict(p).get("basis")
+        if isinstance(basis_v, str) and basis_v not in ALL_BASIS_IDS:
+            yield Problem(("purposes", name, "basis"), f"unknown legal basis {basis_v!r}",
+                          did_you_mean(basis_v, ALL_BASIS_IDS))
 
     for src, cols in fields.items():
         if src not in sources:
@@ -91,11 +91,11 @@ def check(data: Any) -> Iterator[Problem]:
         sd = _dict(s)
         declared = _dict(fields.get(name))
         for role in ("key", "user", "time"):
-            col = sd.get(role)
-            if isinstance(col, str) and declared and col not in declared:
+            role_col = sd.get(role)
+            if isinstance(role_col, str) and declared and role_col not in declared:
                 yield Problem(("sources", name, role),
-                              f"{role} column {col!r} of source {name!r} is not declared under "
-                              f"`fields: {name}:`", did_you_mean(col, declared))
+                              f"{role} column {role_col!r} of source {name!r} is not declared "
+                              f"under `fields: {name}:`", did_you_mean(role_col, declared))
         if sd.get("format") == "table" and not sd.get("url"):
             yield Problem(("sources", name), "format `table` needs `url` (a SQLAlchemy URL)")
         if sd.get("format") in {"csv", "parquet", "jsonl"} and not sd.get("path"):
@@ -143,12 +143,12 @@ def check(data: Any) -> Iterator[Problem]:
         seen.add(td.get("name"))
         yield from purpose(("tags", i, "purpose"), td.get("purpose"))
         yield from category(("tags", i, "infers"), td.get("infers"))
-        src = td.get("source")
-        if isinstance(src, str) and src not in sources:
-            yield Problem(("tags", i, "source"), f"tag source {src!r} is not declared",
-                          did_you_mean(src, sources))
+        tag_src = td.get("source")
+        if isinstance(tag_src, str) and tag_src not in sources:
+            yield Problem(("tags", i, "source"), f"tag source {tag_src!r} is not declared",
+                          did_you_mean(tag_src, sources))
         kind = td.get("kind")
-        if kind == "descriptive" and not src:
+        if kind == "descriptive" and not tag_src:
             yield Problem(("tags", i), "a descriptive tag needs `source`")
         if kind in {"descriptive", "derived"} and not td.get("value"):
             yield Problem(("tags", i), f"a {kind} tag needs `value` (a SQL expression)")

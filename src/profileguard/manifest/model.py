@@ -49,7 +49,7 @@ class Officer(Strict):
 class Organization(Strict):
     name: str
     role: Literal["platform", "merchant"] = "merchant"
-    jurisdictions: list[Jurisdiction] = Field(default_factory=lambda: ["CN"])
+    jurisdictions: list[Jurisdiction] = Field(default_factory=lambda: list[Jurisdiction](["CN"]))
     app_category: str = "online_shopping"
     registered_users: int = 0
     monthly_active_users: int = 0
@@ -309,8 +309,8 @@ RightKind = Literal["access", "export", "correct", "delete_tag", "delete", "obje
 
 class Rights(Strict):
     endpoints: list[RightKind] = Field(
-        default_factory=lambda: ["access", "export", "correct", "delete_tag", "delete",
-                                 "object", "withdraw", "explain"]
+        default_factory=lambda: list[RightKind](["access", "export", "correct", "delete_tag", "delete",
+                                 "object", "withdraw", "explain"])
     )
     deadline_days_cn: int = 15
     extra_conditions: list[str] = Field(default_factory=list)  # ECL 24: should stay empty

@@ -122,6 +122,15 @@ class DuckDBEngine:
                 self.con.unregister(view)
         return counted[0]
 
+    def register_arrow(self, name: str, data: pa.Table | pa.RecordBatchReader) -> None:
+        """Expose Arrow data as a view ``name`` (a reader is consumed by the first scan)."""
+        with self._lock:
+            self.con.register(name, data)
+
+    def unregister_arrow(self, name: str) -> None:
+        with self._lock:
+            self.con.unregister(name)
+
     def table_exists(self, table: str) -> bool:
         rows = self.query_rows(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]

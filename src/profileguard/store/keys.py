@@ -9,6 +9,7 @@ re-identify anyone (PIPL 73: de-identified, not anonymous).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -49,14 +50,17 @@ def load_or_create_key(key_file: Path, *, create: bool = True) -> bytes:
     return key
 
 
+PID_LENGTH = len(PID_PREFIX) + 26
+
+
 def pseudonym(key: bytes, value: str) -> str:
-    """Deterministic pseudonym of ``value`` under ``key``: ``p_`` + 24 hex digits."""
-    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-    return PID_PREFIX + digest[:24]
+    """Deterministic pseudonym of ``value`` under ``key``: ``p_`` + base32 of 128 HMAC bits."""
+    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).digest()[:16]
+    return PID_PREFIX + base64.b32encode(digest).decode("ascii").rstrip("=").lower()
 
 
 def is_pseudonym(value: str) -> bool:
-    return value.startswith(PID_PREFIX) and len(value) == len(PID_PREFIX) + 24
+    return value.startswith(PID_PREFIX) and len(value) == PID_LENGTH
 
 
 def pseudonymize_array(key: bytes, values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -1,0 +1,256 @@
+"""A profile build: fused tag plans → consent and rights applied → a new snapshot.
+
+1. The catalog validates every tag; refused tags become findings and are not computed.
+2. Each (source, window) group of descriptive tags runs as ONE fused ``GROUP BY`` query.
+3. Derived tags run over the joined descriptive values (users who have every descriptive
+   tag the derived tags read), in dependency layers.
+4. People's decisions win: objectors get no tags at all; a user's correction or deletion of
+   a tag replaces the computed value; then each tag is kept only for users whose consent
+   covers the tag's purpose (default deny: no record, no tag). A correction never brings
+   back a tag the person has not consented to.
+5. The wide and long snapshot tables are written, then registered and made current in one
+   transaction (``snapshot.register``).
+
+``PROFILEGUARD_FAULT_AT=<step>`` kills the process at a named step; the crash-safety tests
+use it to prove a half-built snapshot never becomes current.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from profileguard.manifest.model import Manifest
+from profileguard.model import snapshot
+from profileguard.model.catalog import Catalog, Refusal, TagInfo, build_catalog
+from profileguard.model.plan import (
+    PlanStep,
+    SourceTable,
+    derived_plan,
+    fuse_plan,
+    group_descriptive,
+)
+from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import quote_ident as q
+
+FAULT_ENV = "PROFILEGUARD_FAULT_AT"
+
+
+@dataclass
+class Decisions:
+    """What people decided, as the build needs it (from the ConsentBook).
+
+    ``allowed``: user_pid, purpose — consent in force covers the purpose.
+    ``objectors``: user_pid — objected to profiling.
+    ``overrides``: user_pid, tag, action (correct|delete), value, created_at.
+    """
+
+    allowed: pa.Table
+    objectors: pa.Table
+    overrides: pa.Table
+
+    @staticmethod
+    def empty() -> Decisions:
+        return Decisions(
+            pa.table({"user_pid": pa.array([], pa.string()), "purpose": pa.array([], pa.string())}),
+            pa.table({"user_pid": pa.array([], pa.string())}),
+            pa.table({"user_pid": pa.array([], pa.string()), "tag": pa.array([], pa.string()),
+                      "action": pa.array([], pa.string()), "value": pa.array([], pa.string()),
+                      "created_at": pa.array([], pa.timestamp("us"))}),
+        )
+
+
+@dataclass
+class PredictiveResult:
+    """Output of the predictive step: one row per user with a column per predictive tag
+    and ``<tag>__confidence``; plus model cards (JSON-serialisable dicts)."""
+
+    table: pa.Table
+    cards: list[dict[str, Any]] = field(default_factory=list)
+
+
+PredictiveStep = Callable[[DuckDBEngine, Manifest, datetime, Catalog], PredictiveResult | None]
+
+
+@dataclass
+class BuildReport:
+    snapshot: snapshot.SnapshotInfo | None
+    steps: list[PlanStep]
+    refusals: list[Refusal]
+    coverage: dict[str, int]
+    users: int
+    objectors_excluded: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "snapshot": self.snapshot.id if self.snapshot else None,
+            "as_of": self.snapshot.as_of.isoformat() if self.snapshot else None,
+            "users": self.users,
+            "coverage": self.coverage,
+            "refused": [{"tag": r.tag, "law": r.law, "article": r.article, "reason": r.reason,
+                         "message": r.message} for r in self.refusals],
+            "steps": [{"name": s.name, "tags": list(s.tags), "sql": s.sql} for s in self.steps],
+        }
+
+
+def _fault(step: str) -> None:
+    if os.environ.get(FAULT_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def plan_steps(m: Manifest, catalog: Catalog, as_of: datetime, dialect: str = "duckdb"
+               ) -> list[PlanStep]:
+    ok = [t.validated for t in catalog.buildable if t.validated is not None]
+    steps = []
+    for (source, _window), tags in group_descriptive(ok).items():
+        src = m.sources[source]
+        user = src.user or src.key or "user_id"
+        steps.append(fuse_plan(tags, SourceTable(source, source, user, src.time), as_of,
+                               dialect=dialect))  # type: ignore[arg-type]
+    derived = [t for t in ok if t.kind == "derived"]
+    if derived:
+        names = [c for s in steps for c in s.columns]
+        steps.append(derived_plan(derived, "_b_derived_input", names, as_of,
+                                  dialect=dialect))  # type: ignore[arg-type]
+    return steps
+
+
+def build(
+    engine: DuckDBEngine, m: Manifest, *, manifest_sha256: str, as_of: datetime,
+    decisions: Decisions | None = None, keep: int = 3,
+    predictive: PredictiveStep | None = None,
+) -> BuildReport:
+    decisions = decisions or Decisions.empty()
+    catalog = build_catalog(m)
+    snapshot.drop_orphans(engine)
+    sid = snapshot.next_id(engine)
+    steps = plan_steps(m, catalog, as_of)
+    engine.load_arrow("_d_allowed", decisions.allowed, mode="replace")
+    engine.load_arrow("_d_objectors", decisions.objectors, mode="replace")
+    engine.load_arrow("_d_overrides", decisions.overrides, mode="replace")
+    engine.execute("CREATE OR REPLACE TABLE _d_ovr AS SELECT user_pid, tag, action, value FROM "
+                   "(SELECT *, row_number() OVER (PARTITION BY user_pid, tag ORDER BY created_at "
+                   "DESC) AS rn FROM _d_overrides) WHERE rn = 1")
+    _fault("plans")
+    descriptive = [s for s in steps if s.kind == "descriptive"]
+    for i, step in enumerate(descriptive):
+        engine.execute(f"CREATE OR REPLACE TABLE _b_{i} AS {step.sql}")
+    _fault("descriptive")
+    users_sql = " UNION ".join(f"SELECT user_id FROM _b_{i}" for i in range(len(descriptive))) or (
+        "SELECT CAST(NULL AS VARCHAR) AS user_id WHERE FALSE")
+    engine.execute(f"CREATE OR REPLACE TABLE _b_users AS SELECT user_id FROM ({users_sql}) "
+                   "WHERE user_id NOT IN (SELECT user_pid FROM _d_objectors)")
+    joins = " ".join(f"LEFT JOIN _b_{i} USING (user_id)" for i in range(len(descriptive)))
+    engine.execute(f"CREATE OR REPLACE TABLE _b_wide AS SELECT * FROM _b_users {joins}")
+    columns = [c for s in descriptive for c in s.columns]
+    derived_step = next((s for s in steps if s.kind == "derived"), None)
+    if derived_step is not None:
+        deps = sorted({d for t in catalog.buildable if t.tag.kind == "derived" and t.validated
+                       for d in t.validated.depends_on if d in columns})
+        where = " AND ".join(f"{q(d)} IS NOT NULL" for d in deps) or "TRUE"
+        engine.execute(f"CREATE OR REPLACE TABLE _b_derived_input AS SELECT * FROM _b_wide "
+                       f"WHERE {where}")
+        engine.execute(f"CREATE OR REPLACE TABLE _b_derived AS {derived_step.sql}")
+        dcols = ", ".join(f"d.{q(c)}" for c in derived_step.columns)
+        engine.execute(f"CREATE OR REPLACE TABLE _b_wide AS SELECT w.*, {dcols} FROM _b_wide w "
+                       "LEFT JOIN _b_derived d USING (user_id)")
+        columns += list(derived_step.columns)
+    _fault("derived")
+    cards: list[dict[str, Any]] = []
+    predictive_tags: list[str] = []
+    if predictive is not None:
+        result = predictive(engine, m, as_of, catalog)
+        if result is not None and result.table.num_rows:
+            engine.load_arrow("_b_pred", result.table, mode="replace")
+            pcols = [c for c in result.table.column_names if c != "user_id"]
+            engine.execute("CREATE OR REPLACE TABLE _b_wide AS SELECT w.*, "
+                           + ", ".join(f"p.{q(c)}" for c in pcols)
+                           + " FROM _b_wide w LEFT JOIN _b_pred p USING (user_id)")
+            columns += pcols
+            predictive_tags = [c for c in pcols if "__" not in c]
+            cards = result.cards
+    tags = [t for t in catalog.buildable if t.name in columns]
+    _write_snapshot(engine, m, sid, tags, columns, as_of, predictive_tags, cards)
+    _fault("written")
+    counts = {t.name: int(engine.query_rows(
+        f"SELECT count({q(t.name)}) FROM snap_{sid}_wide")[0][0]) for t in tags}
+    users = int(engine.query_rows(f"SELECT count(*) FROM snap_{sid}_wide")[0][0])
+    info = snapshot.SnapshotInfo(sid, as_of, datetime.now(), manifest_sha256, users, counts)
+    snapshot.register(engine, info, keep)
+    objectors = int(engine.query_rows("SELECT count(*) FROM _d_objectors")[0][0])
+    for t in ("_b_users", "_b_wide", "_b_derived", "_b_derived_input", "_b_pred", "_d_allowed",
+              "_d_objectors", "_d_overrides", "_d_ovr",
+              *(f"_b_{i}" for i in range(len(descriptive)))):
+        engine.execute(f"DROP TABLE IF EXISTS {t}")
+    return BuildReport(info, steps, catalog.refusals, counts, users, objectors)
+
+
+def _write_snapshot(engine: DuckDBEngine, m: Manifest, sid: int, tags: list[TagInfo],
+                    columns: list[str], as_of: datetime, predictive: list[str],
+                    cards: list[dict[str, Any]]) -> None:
+    purposes = sorted({t.tag.purpose for t in tags})
+    allow_joins = " ".join(
+        f"LEFT JOIN (SELECT DISTINCT user_pid FROM _d_allowed WHERE purpose = '{p}') "
+        f"{q('a_' + p)} ON {q('a_' + p)}.user_pid = w.user_id" for p in purposes)
+    ovr_joins = " ".join(
+        f"LEFT JOIN (SELECT user_pid, action, value FROM _d_ovr WHERE tag = '{t.name}') "
+        f"{q('o_' + t.name)} ON {q('o_' + t.name)}.user_pid = w.user_id" for t in tags)
+    types = dict(engine.query_rows("SELECT column_name, data_type FROM information_schema.columns "
+                                   "WHERE table_name = '_b_wide'"))
+    selects = ["w.user_id AS user_id"]
+    for t in tags:
+        a, o = q("a_" + t.tag.purpose), q("o_" + t.name)
+        ok = f"{a}.user_pid IS NOT NULL"
+        value = (f"CASE WHEN {o}.action = 'delete' THEN NULL WHEN {o}.action = 'correct' "
+                 f"THEN TRY_CAST({o}.value AS {types.get(t.name, 'VARCHAR')}) "
+                 f"ELSE w.{q(t.name)} END")
+        selects.append(f"CASE WHEN {ok} THEN {value} END AS {q(t.name)}")
+        selects.append(f"({ok} AND {o}.action = 'correct') AS {q('_corr_' + t.name)}")
+        for c in columns:
+            if c.startswith(t.name + "__"):
+                selects.append(f"CASE WHEN {ok} AND {o}.action IS DISTINCT FROM 'delete' "
+                               f"THEN w.{q(c)} END AS {q(c)}")
+    engine.execute(f"CREATE OR REPLACE TABLE _b_final AS SELECT {', '.join(selects)} "
+                   f"FROM _b_wide w {allow_joins} {ovr_joins}")
+    keep_cols = ["user_id"] + [c for t in tags for c in [t.name] + [
+        x for x in columns if x.startswith(t.name + "__")]]
+    engine.execute(f"CREATE TABLE snap_{sid}_wide AS SELECT "
+                   f"{', '.join(q(c) for c in keep_cols)} FROM _b_final")
+    ts = as_of.strftime("%Y-%m-%d %H:%M:%S")
+    parts = []
+    for t in tags:
+        inputs = [c for c in columns if c.startswith(t.name + "__") and not c.endswith("__confidence")]
+        deps = list(t.validated.depends_on) if t.validated else []
+        struct = ", ".join([f"'{c.split('__', 1)[1]}': {q(c)}" for c in inputs]
+                           + [f"'{d}': {q(d)}" for d in deps] + [f"'value': {q(t.name)}"])
+        kind = "prediction" if t.name in predictive else "fact"
+        conf = (f"CAST({q(t.name + '__confidence')} AS DOUBLE)"
+                if f"{t.name}__confidence" in columns else "1.0")
+        valid_until = (as_of + (t.tag.valid_for.as_timedelta() or timedelta(days=3650))
+                       ).strftime("%Y-%m-%d %H:%M:%S")
+        parts.append(
+            f"SELECT user_id, '{t.name}' AS tag, CAST({q(t.name)} AS VARCHAR) AS value, "
+            f"CASE WHEN {q('_corr_' + t.name)} THEN 'corrected' ELSE '{kind}' END AS kind, "
+            f"CASE WHEN {q('_corr_' + t.name)} THEN 1.0 ELSE {conf} END AS confidence, "
+            f"'{t.tag.purpose}' AS purpose, TIMESTAMP '{ts}' AS computed_at, "
+            f"TIMESTAMP '{valid_until}' AS valid_until, to_json({{{struct}}}) AS inputs "
+            f"FROM _b_final WHERE {q(t.name)} IS NOT NULL")
+    if parts:
+        engine.execute(f"CREATE TABLE snap_{sid}_long AS " + " UNION ALL ".join(parts))
+    else:
+        engine.execute(f"CREATE TABLE snap_{sid}_long (user_id VARCHAR, tag VARCHAR, value VARCHAR,"
+                       " kind VARCHAR, confidence DOUBLE, purpose VARCHAR, computed_at TIMESTAMP, "
+                       "valid_until TIMESTAMP, inputs JSON)")
+    import json
+
+    engine.execute(f"CREATE TABLE snap_{sid}_cards (tag VARCHAR, card VARCHAR)")
+    for card in cards:
+        engine.execute(f"INSERT INTO snap_{sid}_cards VALUES (?, ?)",
+                       [str(card.get("tag", "")), json.dumps(card, default=str, ensure_ascii=False)])
+    engine.execute("DROP TABLE IF EXISTS _b_final")

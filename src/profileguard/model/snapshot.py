@@ -1,0 +1,130 @@
+"""Profile snapshots: written beside the current one, switched to only when complete.
+
+A build writes ``snap_<id>_wide`` (one row per user, one column per tag — for audience
+selection) and ``snap_<id>_long`` (user, tag, value, kind, confidence, computed_at,
+valid_until, inputs — for explanations and rights). Only then, in one small transaction,
+it registers the snapshot in ``pg_snapshots`` and moves the ``pg_current`` pointer. A crash
+or error before that leaves the previous snapshot current and readable; tables of a build
+that never registered are dropped by the next build. The last N snapshots are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from profileguard.store.engine import DuckDBEngine
+
+SNAPSHOTS = "pg_snapshots"
+CURRENT = "pg_current"
+_SNAP_TABLE = re.compile(r"^snap_(\d+)_(wide|long|cards)$")
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    id: int
+    as_of: datetime
+    created_at: datetime
+    manifest_sha256: str
+    users: int
+    counts: dict[str, int]
+
+    @property
+    def wide(self) -> str:
+        return f"snap_{self.id}_wide"
+
+    @property
+    def long(self) -> str:
+        return f"snap_{self.id}_long"
+
+    @property
+    def cards(self) -> str:
+        return f"snap_{self.id}_cards"
+
+
+def ensure_tables(engine: DuckDBEngine) -> None:
+    engine.execute(f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS} (id BIGINT PRIMARY KEY, "
+                   "as_of TIMESTAMP, created_at TIMESTAMP, manifest_sha256 VARCHAR, "
+                   "users BIGINT, counts VARCHAR)")
+    engine.execute(f"CREATE TABLE IF NOT EXISTS {CURRENT} (id BIGINT)")
+
+
+def next_id(engine: DuckDBEngine) -> int:
+    ensure_tables(engine)
+    registered = engine.query_rows(f"SELECT coalesce(max(id), 0) FROM {SNAPSHOTS}")[0][0]
+    on_disk = [int(m.group(1)) for t in engine.tables() if (m := _SNAP_TABLE.match(t))]
+    return max([int(registered), *on_disk]) + 1
+
+
+def drop_orphans(engine: DuckDBEngine) -> list[str]:
+    """Drop snapshot tables of builds that never registered (crashed or failed)."""
+    ensure_tables(engine)
+    known = {int(r[0]) for r in engine.query_rows(f"SELECT id FROM {SNAPSHOTS}")}
+    dropped = []
+    for t in engine.tables():
+        m = _SNAP_TABLE.match(t)
+        if m and int(m.group(1)) not in known:
+            engine.execute(f'DROP TABLE IF EXISTS "{t}"')
+            dropped.append(t)
+    return dropped
+
+
+def register(engine: DuckDBEngine, snap: SnapshotInfo, keep: int) -> None:
+    """Register ``snap`` and make it current atomically; then prune old snapshots."""
+    engine.execute("BEGIN TRANSACTION")
+    try:
+        engine.execute(f"INSERT INTO {SNAPSHOTS} VALUES (?, ?, ?, ?, ?, ?)",
+                       [snap.id, snap.as_of, snap.created_at, snap.manifest_sha256, snap.users,
+                        json.dumps(snap.counts)])
+        engine.execute(f"DELETE FROM {CURRENT}")
+        engine.execute(f"INSERT INTO {CURRENT} VALUES (?)", [snap.id])
+        engine.execute("COMMIT")
+    except BaseException:
+        engine.execute("ROLLBACK")
+        raise
+    engine.execute("CHECKPOINT")
+    prune(engine, keep)
+
+
+def prune(engine: DuckDBEngine, keep: int) -> None:
+    ids = [int(r[0]) for r in engine.query_rows(f"SELECT id FROM {SNAPSHOTS} ORDER BY id DESC")]
+    current = current_id(engine)
+    for old in ids[max(keep, 1):]:
+        if old == current:
+            continue
+        engine.execute(f"DELETE FROM {SNAPSHOTS} WHERE id = ?", [old])
+        for suffix in ("wide", "long", "cards"):
+            engine.execute(f'DROP TABLE IF EXISTS "snap_{old}_{suffix}"')
+
+
+def current_id(engine: DuckDBEngine) -> int | None:
+    if not engine.table_exists(CURRENT):
+        return None
+    rows = engine.query_rows(f"SELECT id FROM {CURRENT}")
+    return int(rows[0][0]) if rows else None
+
+
+def current(engine: DuckDBEngine) -> SnapshotInfo | None:
+    sid = current_id(engine)
+    if sid is None:
+        return None
+    return get(engine, sid)
+
+
+def get(engine: DuckDBEngine, sid: int) -> SnapshotInfo | None:
+    rows = engine.query_rows(f"SELECT id, as_of, created_at, manifest_sha256, users, counts "
+                             f"FROM {SNAPSHOTS} WHERE id = ?", [sid])
+    if not rows:
+        return None
+    r: Any = rows[0]
+    return SnapshotInfo(int(r[0]), r[1], r[2], str(r[3]), int(r[4]), json.loads(r[5]))
+
+
+def history(engine: DuckDBEngine) -> list[SnapshotInfo]:
+    if not engine.table_exists(SNAPSHOTS):
+        return []
+    ids = [int(r[0]) for r in engine.query_rows(f"SELECT id FROM {SNAPSHOTS} ORDER BY id")]
+    return [s for i in ids if (s := get(engine, i)) is not None]
