@@ -94,11 +94,17 @@ def _csv(path: Path, encoding: str) -> SourceFile:
         raise ProfileguardError(f"{path}:1: cannot decode the header as {enc}: {exc.reason}") from None
     if not header_line.strip():
         raise ProfileguardError(f"{path}:1: empty file (a CSV source needs a header row)")
-    names: dict[str, object] = next(iter(pcsv.read_csv(
-        pa.py_buffer(header_line.encode("utf-8")),
-        read_options=pcsv.ReadOptions(autogenerate_column_names=True),
-    ).to_pylist()), {})
+    try:
+        names: dict[str, object] = next(iter(pcsv.read_csv(
+            pa.py_buffer(header_line.encode("utf-8")),
+            read_options=pcsv.ReadOptions(autogenerate_column_names=True),
+            convert_options=pcsv.ConvertOptions(strings_can_be_null=False),
+        ).to_pylist()), {})
+    except pa.ArrowInvalid as exc:
+        raise ProfileguardError(f"{path}:1: cannot read the header row: {exc}") from None
     header = [str(v) for v in names.values()]
+    if not header or any(not h.strip() for h in header):
+        raise ProfileguardError(f"{path}:1: the header row has empty column names: {header}")
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
         raise ProfileguardError(f"{path}:1: duplicate column names in the header: {dup}")
