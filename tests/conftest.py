@@ -78,3 +78,37 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def java_available() -> bool:
     return shutil.which("java") is not None
+
+
+DEMO_AS_OF = "2026-11-01T00:00:00"
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo workspace (300 users), generated, ingested and consent-imported once."""
+    import datetime as dt
+
+    import pyarrow.csv as pcsv
+
+    from profileguard.demo.generate import generate
+    from profileguard.demo.run import write_manifests
+    from profileguard.pipeline.ingest import ingest_workspace
+    from profileguard.pipeline.services import open_services
+
+    root = tmp_path_factory.mktemp("demo-template")
+    generate(root / "data", users=300, seed=11, as_of=dt.datetime(2026, 11, 1))
+    write_manifests(root)
+    with open_services(root / "profileguard.yaml") as svc:
+        ingest_workspace(svc, now=dt.datetime(2026, 11, 1))
+        consents = pcsv.read_csv(root / "data" / "consents.csv",
+                                 convert_options=pcsv.ConvertOptions(strings_can_be_null=True))
+        svc.book.import_arrow(consents)
+    return root
+
+
+@pytest.fixture
+def demo_ws(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo workspace for one test (returns the manifest path)."""
+    target = tmp_path / "ws"
+    shutil.copytree(demo_template, target)
+    return target / "profileguard.yaml"

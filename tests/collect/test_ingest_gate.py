@@ -215,3 +215,16 @@ def test_arbitrary_bytes_as_csv_never_crash_and_always_reconcile(tmp_path: Path,
         assert "fuzz.csv" in str(exc)
     else:
         assert report.reconciles
+
+
+def test_forced_reingest_counts_loaded_rows_and_quarantines_tombstoned_users(shop: Path) -> None:
+    engine = DuckDBEngine()
+    run(shop, engine, ["orders"])
+    engine.execute("INSERT INTO pg_tombstones VALUES (?, TIMESTAMP '2025-12-31 00:00:00')",
+                   [pseudonym(KEY, "U8")])
+    m = load_manifest(shop / "profileguard.yaml").manifest
+    report = ingest(engine, m, shop, KEY, sources=["orders"], now=NOW, force=True)
+    assert report.loaded == 0
+    assert report.already_loaded == 1  # O1 of U1
+    assert report.quarantined["erased_user"] == 1  # O8 of the erased U8
+    assert report.reconciles

@@ -15,19 +15,16 @@ from profileguard.cli._common import (
     StateUrlOpt,
     console,
     print_json,
-    workspace,
 )
-from profileguard.collect.ingest import IngestReport, ingest
+from profileguard.collect.ingest import IngestReport
+from profileguard.pipeline.ingest import ingest_workspace
+from profileguard.pipeline.services import Services, open_services
 
 
-def run_ingest(ws: object, sources: list[str] | None, now: datetime | None,
-               show_progress: bool) -> IngestReport:
-    from profileguard.store.workspace import Workspace
-
-    assert isinstance(ws, Workspace)
-    engine = ws.engine()
+def run_ingest(svc: Services, sources: list[str] | None, now: datetime | None,
+               show_progress: bool, force: bool = False) -> IngestReport:
     if not show_progress:
-        return ingest(engine, ws.manifest, ws.root, ws.key, sources=sources, now=now)
+        return ingest_workspace(svc, sources=sources, now=now, force=force)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         tasks: dict[str, TaskID] = {}
@@ -37,7 +34,7 @@ def run_ingest(ws: object, sources: list[str] | None, now: datetime | None,
                 tasks[label] = bar.add_task(f"ingest {label}", total=None)
             bar.advance(tasks[label], n)
 
-        return ingest(engine, ws.manifest, ws.root, ws.key, sources=sources, now=now, progress=tick)
+        return ingest_workspace(svc, sources=sources, now=now, progress=tick, force=force)
 
 
 def print_report(report: IngestReport) -> None:
@@ -57,22 +54,23 @@ def print_report(report: IngestReport) -> None:
         console.print(f"[yellow]finding[/] {finding.get('message')}")
     q = sum(report.quarantined.values())
     mark = "[green]✓[/]" if report.reconciles else "[red]✗[/]"
+    again = f" + {report.already_loaded:,} already loaded" if report.already_loaded else ""
     console.print(f"{mark} reconciliation: {report.rows_in:,} rows in = {report.loaded:,} loaded "
-                  f"+ {q:,} quarantined")
+                  f"+ {q:,} quarantined{again}")
 
 
 def ingest_cmd(
     manifest: ManifestOpt = None,
     state_url: StateUrlOpt = None,
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="only these sources")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="re-read files already ingested (rows already loaded are counted, "
+                        "not loaded again; erased people's rows are quarantined)")] = False,
     fmt: FormatOpt = "table",  # type: ignore[assignment]
 ) -> None:
     """Ingest the manifest's sources: refuse undeclared columns, quarantine bad rows."""
-    ws = workspace(manifest, state_url)
-    try:
-        report = run_ingest(ws, source, None, show_progress=fmt != "json")
-    finally:
-        ws.close()
+    with open_services(manifest, state_url=state_url) as svc:
+        report = run_ingest(svc, source, None, show_progress=fmt != "json", force=force)
     if fmt == "json":
         print_json(report.as_dict())
     else:

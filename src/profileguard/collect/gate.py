@@ -11,6 +11,10 @@ moves clean rows into the source's table and the rest into ``pg_quarantine``:
 ``future_time``  the event time is after the ingest time
 ``before_start`` the event time is before the source's declared start
 ``duplicate_key`` the primary key repeats in the file or is already loaded
+
+With ``reprocess`` (``ingest --force``: re-reading files already ingested, e.g. to apply
+tombstones) a row already in the table is counted ``already_loaded`` instead — neither
+loaded again nor quarantined.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ class GateSpec:
     target: str
     tombstones: str | None  # a table with column user_pid, or None
     now: datetime
+    #: re-reading a file already ingested: rows already in the table are counted as
+    #: ``already_loaded`` (not loaded again, not quarantined)
+    reprocess: bool = False
 
 
 def typed_expr(column: str, decl: FieldDecl, source: Source) -> str:
@@ -115,8 +122,14 @@ def classify_sql(spec: GateSpec, staged: str) -> str:
         k = typed[src.key]
         checks.append((f"row_number() OVER (PARTITION BY {k} ORDER BY __row) > 1",
                        "duplicate_key", src.key, "repeats an earlier row of this file"))
-        checks.append((f"{k} IN (SELECT {q(src.key)} FROM {q(spec.target)})",
-                       "duplicate_key", src.key, "already loaded"))
+        existing = (f"{k} IN (SELECT {q(src.key)} FROM {q(spec.target)})",
+                    "already_loaded" if spec.reprocess else "duplicate_key", src.key,
+                    "already loaded")
+        checks.append(existing)
+    elif spec.reprocess:
+        same = " AND ".join(f"t.{q(c)} IS NOT DISTINCT FROM ({typed[c]})" for c in fields)
+        checks.append((f"EXISTS (SELECT 1 FROM {q(spec.target)} t WHERE {same})",
+                       "already_loaded", src.user or next(iter(fields)), "already loaded"))
     flags = ", ".join(f"({c}) AS __f{i}" for i, (c, _, _, _) in enumerate(checks))
     if checks:
         reason = "CASE " + " ".join(

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from profileguard.collect.gate import SQL_TYPES, GateSpec, classify_sql, lit
 from profileguard.collect.readers import ROW, Malformed, SourceFile, open_source
@@ -32,6 +33,9 @@ INGEST_FILES = "pg_ingest_files"
 TOMBSTONES = "pg_tombstones"
 
 Progress = Callable[[str, int], None]
+#: receives the raw ids of the people seen in a file (the identity map lives in the
+#: operational store; the warehouse only ever sees their pseudonyms)
+Identities = Callable[[Iterable[str]], object]
 
 
 @dataclass
@@ -41,6 +45,7 @@ class FileResult:
     rows_in: int = 0
     loaded: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
+    already_loaded: int = 0
     skipped_already_ingested: bool = False
 
     @property
@@ -49,7 +54,7 @@ class FileResult:
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_in == self.loaded + self.quarantined_total
+        return self.rows_in == self.loaded + self.quarantined_total + self.already_loaded
 
 
 @dataclass
@@ -74,6 +79,10 @@ class IngestReport:
         return total
 
     @property
+    def already_loaded(self) -> int:
+        return sum(f.already_loaded for f in self.files)
+
+    @property
     def reconciles(self) -> bool:
         return all(f.reconciles for f in self.files)
 
@@ -83,6 +92,7 @@ class IngestReport:
             "loaded": self.loaded,
             "quarantined": sum(self.quarantined.values()),
             "quarantine_reasons": dict(sorted(self.quarantined.items())),
+            "already_loaded": self.already_loaded,
             "reconciles": self.reconciles,
             "refused_columns": self.refused_columns,
             "findings": self.findings,
@@ -130,6 +140,7 @@ def file_digest(path: str) -> str:
 def _prepare(
     batches: Iterator[pa.RecordBatch], source: Source, declared: dict[str, FieldDecl],
     key: bytes, refused: set[str], progress: Progress | None, label: str,
+    seen_users: set[str] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     keep = {c: d for c, d in declared.items() if d.transform != "drop"}
     schema = pa.schema([pa.field(c, pa.string()) for c in keep] + [pa.field(ROW, pa.int64())])
@@ -145,6 +156,9 @@ def _prepare(
                 arr = batch.column(names.index(col))
                 if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
                     arr = arr.cast(pa.string())
+                if col == source.user and seen_users is not None:
+                    seen_users.update(
+                        v for v in pc.unique(arr.cast(pa.string())).to_pylist() if v)
                 kind = "pseudonymize" if col == source.user else decl.transform
                 if kind != "none":
                     arr = apply_transform(kind, arr, key)
@@ -160,6 +174,7 @@ def _prepare(
 def ingest_file(
     engine: DuckDBEngine, manifest: Manifest, source_name: str, sf: SourceFile, key: bytes,
     *, now: datetime, refused: set[str], progress: Progress | None = None,
+    force: bool = False, identities: Identities | None = None,
 ) -> FileResult:
     source = manifest.sources[source_name]
     declared = manifest.fields.get(source_name, {})
@@ -168,14 +183,15 @@ def ingest_file(
     digest = file_digest(sf.path)
     seen = engine.query_rows(f"SELECT count(*) FROM {INGEST_FILES} WHERE source = ? AND sha256 = ?",
                              [source_name, digest])
-    if seen[0][0]:
+    if seen[0][0] and not force:
         result.skipped_already_ingested = True
         return result
     ensure_target(engine, source_name, fields)
+    seen_users: set[str] | None = set() if identities is not None else None
     stage, classified = f"_stage_{source_name}", f"_classified_{source_name}"
     reader = pa.RecordBatchReader.from_batches(
         pa.schema([pa.field(c, pa.string()) for c in fields] + [pa.field(ROW, pa.int64())]),
-        _prepare(sf.batches, source, declared, key, refused, progress, source_name))
+        _prepare(sf.batches, source, declared, key, refused, progress, source_name, seen_users))
     engine.execute(f"DROP TABLE IF EXISTS {q(stage)}")
     engine.register_arrow("_pg_stage_src", reader)
     try:
@@ -184,7 +200,8 @@ def ingest_file(
         engine.unregister_arrow("_pg_stage_src")
     staged = int(engine.query_rows(f"SELECT count(*) FROM {q(stage)}")[0][0])
     spec = GateSpec(source_name, source, fields, source_name,
-                    TOMBSTONES if engine.table_exists(TOMBSTONES) else None, now)
+                    TOMBSTONES if engine.table_exists(TOMBSTONES) else None, now,
+                    reprocess=bool(seen[0][0]))
     engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(classified)} AS {classify_sql(spec, stage)}")
     file_id = int(engine.query_rows(f"SELECT coalesce(max(file_id), 0) + 1 FROM {INGEST_FILES}")[0][0])
     cols = ", ".join(q(c) for c in fields)
@@ -198,7 +215,7 @@ def ingest_file(
         engine.execute(
             f"INSERT INTO {QUARANTINE} SELECT {lit(source_name)}, {lit(sf.path)}, __row, __column, "
             f"__reason, __detail, __raw, {user}, {file_id}, TIMESTAMP {lit(ts)} "
-            f"FROM {q(classified)} WHERE __reason IS NOT NULL")
+            f"FROM {q(classified)} WHERE __reason IS NOT NULL AND __reason <> 'already_loaded'")
         for bad in sf.malformed:
             _quarantine_malformed(engine, source_name, bad, file_id, ts)
         counts = engine.query_rows(
@@ -206,6 +223,8 @@ def ingest_file(
         for reason, n in counts:
             if reason is None:
                 result.loaded = int(n)
+            elif reason == "already_loaded":
+                result.already_loaded = int(n)
             else:
                 result.quarantined[str(reason)] += int(n)
         if sf.malformed:
@@ -222,6 +241,8 @@ def ingest_file(
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {q(classified)}")
         engine.execute(f"DROP TABLE IF EXISTS {q(stage)}")
+    if identities is not None and seen_users:
+        identities(sorted(seen_users))
     return result
 
 
@@ -237,7 +258,8 @@ def _quarantine_malformed(engine: DuckDBEngine, source: str, bad: Malformed, fil
 def ingest(
     engine: DuckDBEngine, manifest: Manifest, root: Path, key: bytes, *,
     sources: list[str] | None = None, now: datetime | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, force: bool = False,
+    identities: Identities | None = None,
 ) -> IngestReport:
     """Ingest every declared source (or the named ones) into the warehouse."""
     from profileguard.errors import ProfileguardError
@@ -252,7 +274,8 @@ def ingest(
         refused: set[str] = set()
         for sf in open_source(manifest.sources[name], name, root):
             report.files.append(ingest_file(engine, manifest, name, sf, key, now=now,
-                                            refused=refused, progress=progress))
+                                            refused=refused, progress=progress, force=force,
+                                            identities=identities))
         if refused:
             report.refused_columns[name] = sorted(refused)
     return report

@@ -49,6 +49,7 @@ def register_step(name: str) -> Callable[[Step], Step]:
     def add(fn: Step) -> Step:
         STEPS.append((name, fn))
         return fn
+
     return add
 
 
@@ -63,8 +64,9 @@ def step_generate(ctx: DemoContext) -> None:
     ctx.console.rule("[bold]1. Generate a shop (Faker zh_CN, deterministic)")
     for sub in (".profileguard", ".profileguard-secrets"):
         shutil.rmtree(ctx.dir / sub, ignore_errors=True)
-    summary: GenerateSummary = generate(ctx.dir / "data", users=ctx.users, seed=ctx.seed,
-                                        as_of=ctx.as_of)
+    summary: GenerateSummary = generate(
+        ctx.dir / "data", users=ctx.users, seed=ctx.seed, as_of=ctx.as_of
+    )
     ctx.state["generated"] = summary
     write_manifests(ctx.dir)
     for name, rows in summary.files.items():
@@ -80,9 +82,11 @@ def step_validate(ctx: DemoContext) -> None:
         try:
             loaded = load_manifest(path)
             m = loaded.manifest
-            ctx.console.print(f"  [green]✓[/] {path.name}: {len(m.sources)} sources, "
-                              f"{sum(len(f) for f in m.fields.values())} fields, "
-                              f"{len(m.tags)} tags")
+            ctx.console.print(
+                f"  [green]✓[/] {path.name}: {len(m.sources)} sources, "
+                f"{sum(len(f) for f in m.fields.values())} fields, "
+                f"{len(m.tags)} tags"
+            )
         except ManifestError as exc:
             ctx.console.print(f"  [red]✗[/] {path.name}\n{exc}")
             raise
@@ -93,20 +97,24 @@ def step_ingest(ctx: DemoContext) -> None:
     import pyarrow.csv as pcsv
 
     from profileguard.cli.ingest import print_report
-    from profileguard.collect.ingest import ingest
+    from profileguard.pipeline.ingest import ingest_workspace
     from profileguard.pipeline.services import open_services
 
     ctx.console.rule("[bold]3. Ingest with the compliant manifest (the collection gate)")
     svc = open_services(ctx.manifest)
     ctx.state["services"] = svc
-    report = ingest(svc.engine, svc.manifest, svc.ws.root, svc.ws.key, now=ctx.as_of)
+    report = ingest_workspace(svc, now=ctx.as_of)
     ctx.state["ingest"] = report
     print_report(report)
-    consents = pcsv.read_csv(ctx.dir / "data" / "consents.csv",
-                             convert_options=pcsv.ConvertOptions(strings_can_be_null=True))
+    consents = pcsv.read_csv(
+        ctx.dir / "data" / "consents.csv",
+        convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+    )
     n = svc.book.import_arrow(consents, source="demo consents.csv")
-    ctx.console.print(f"  consent log: {n:,} records imported into the ConsentBook "
-                      "(each batch hash-chained in the ledger)")
+    ctx.console.print(
+        f"  consent log: {n:,} records imported into the ConsentBook "
+        "(each batch hash-chained in the ledger)"
+    )
 
 
 @register_step("build")
@@ -128,7 +136,9 @@ def step_build(ctx: DemoContext) -> None:
         ctx.console.print(f"   [red]✗[/] [{r.law} {r.article}] {r.message}", highlight=False)
 
 
-def run_demo(directory: Path, *, users: int, seed: int, serve: bool, console: Console) -> DemoContext:
+def run_demo(
+    directory: Path, *, users: int, seed: int, serve: bool, console: Console
+) -> DemoContext:
     directory.mkdir(parents=True, exist_ok=True)
     ctx = DemoContext(directory.resolve(), users, seed, console, serve=serve)
     try:

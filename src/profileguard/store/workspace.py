@@ -88,6 +88,30 @@ class Workspace:
         engine: DuckDBEngine = self._engine
         return engine
 
+    def compact_warehouse(self) -> None:
+        """Rewrite the warehouse into a fresh file and swap it in atomically.
+
+        DuckDB leaves deleted values in free blocks until they are reused; after an
+        erasure the file is rewritten so none of the person's bytes remain on disk.
+        """
+        import duckdb
+
+        self.close()
+        path = self.warehouse_path
+        fresh = path.with_name(path.name + ".compact")
+        fresh.unlink(missing_ok=True)
+        con = duckdb.connect()
+        try:
+            con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+            con.execute(f"ATTACH '{fresh}' AS dst")
+            con.execute("COPY FROM DATABASE src TO dst")
+            con.execute("DETACH src")
+            con.execute("DETACH dst")
+        finally:
+            con.close()
+        os.replace(fresh, path)
+        Path(str(path) + ".wal").unlink(missing_ok=True)
+
     def resolve_source_path(self, pattern: str) -> Path:
         p = Path(pattern)
         return p if p.is_absolute() else self.root / p

@@ -1,0 +1,44 @@
+"""Building profiles for a workspace: people's decisions from the ConsentBook, then the build."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from profileguard.model.build import BuildReport, Decisions, PredictiveStep, build
+from profileguard.pipeline.services import Services
+
+
+def decisions_for(svc: Services, at: dt.datetime | None = None) -> Decisions:
+    """Allowed (user, purpose) pairs for every purpose a tag serves, objectors, overrides."""
+    by_purpose: dict[str, list[str]] = {}
+    for info in svc.catalog.buildable:
+        cats = by_purpose.setdefault(info.tag.purpose, [])
+        cats.extend(c for c in info.categories if c not in cats)
+    parts = []
+    for purpose, cats in by_purpose.items():
+        table = svc.book.decisions(purpose, categories=cats, at=at)
+        mask = table.column("allowed")
+        parts.append(table.filter(mask).select(["user_pid", "purpose"]))
+    allowed = pa.concat_tables(parts) if parts else Decisions.empty().allowed
+    objectors = pa.table({"user_pid": pa.array(sorted(svc.book.objectors()), pa.string())})
+    ovr = svc.book.overrides()
+    overrides = pa.table({
+        "user_pid": pa.array([o.user_pid for o in ovr], pa.string()),
+        "tag": pa.array([o.tag for o in ovr], pa.string()),
+        "action": pa.array([o.action for o in ovr], pa.string()),
+        "value": pa.array([o.value for o in ovr], pa.string()),
+        "created_at": pa.array([o.created_at.replace(tzinfo=None) for o in ovr],
+                               pa.timestamp("us")),
+    })
+    return Decisions(allowed, objectors, overrides)
+
+
+def build_profiles(svc: Services, as_of: dt.datetime, *,
+                   predictive: PredictiveStep | None = None) -> BuildReport:
+    m = svc.manifest
+    # consent is judged when the processing happens (now), whatever the data cut-off as_of
+    decisions = decisions_for(svc)
+    return build(svc.engine, m, manifest_sha256=svc.ws.loaded.sha256, as_of=as_of,
+                 decisions=decisions, keep=m.retention.snapshots_kept, predictive=predictive)

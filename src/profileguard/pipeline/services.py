@@ -1,0 +1,89 @@
+"""The stores of one workspace opened together: warehouse, operational store, consent book."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from profileguard.consent.book import ConsentBook
+from profileguard.manifest.model import Manifest
+from profileguard.model.catalog import Catalog, build_catalog
+from profileguard.pipeline.policy import consent_policy
+from profileguard.store.engine import DuckDBEngine
+from profileguard.store.keys import pseudonym
+from profileguard.store.ledger import Ledger
+from profileguard.store.operational import OperationalStore
+from profileguard.store.workspace import Workspace, open_workspace
+
+
+@dataclass
+class Services:
+    ws: Workspace
+    _birth: dict[str, dt.date] | None = field(default=None, repr=False)
+
+    @property
+    def manifest(self) -> Manifest:
+        m: Manifest = self.ws.manifest
+        return m
+
+    @property
+    def engine(self) -> DuckDBEngine:
+        return self.ws.engine()
+
+    @cached_property
+    def store(self) -> OperationalStore:
+        key = self.ws.key
+        return OperationalStore(self.ws.state_url, pseudonymize=lambda v: pseudonym(key, v))
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.store)
+
+    @cached_property
+    def book(self) -> ConsentBook:
+        return ConsentBook(self.store, consent_policy(self.manifest, self.birth_date_of),
+                           self.ledger)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return build_catalog(self.manifest)
+
+    def pid(self, user: str) -> str:
+        return self.ws.pid(user)
+
+    def birth_date_of(self, user_pid: str) -> dt.date | None:
+        if self._birth is None:
+            self._birth = self._load_birth_dates()
+        return self._birth.get(user_pid)
+
+    def _load_birth_dates(self) -> dict[str, dt.date]:
+        m = self.manifest
+        for name, src in m.sources.items():
+            decl = m.fields.get(name, {})
+            col = next((c for c, d in decl.items()
+                        if d.category == "user.demographic.date_of_birth"
+                        and d.transform == "none"), None)
+            if col and src.user and self.engine.table_exists(name):
+                rows: list[Any] = self.engine.query_rows(
+                    f'SELECT "{src.user}", max("{col}") FROM "{name}" GROUP BY 1')
+                return {str(u): b for u, b in rows if b is not None}
+        return {}
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.engine.dispose()
+        self.ws.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_services(manifest: str | Path | None = None, *, state_url: str | None = None
+                  ) -> Services:
+    return Services(open_workspace(manifest, state_url=state_url))
