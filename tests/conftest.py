@@ -99,10 +99,10 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate(root / "data", users=300, seed=11, as_of=dt.datetime(2026, 11, 1))
     write_manifests(root)
     with open_services(root / "profileguard.yaml") as svc:
-        ingest_workspace(svc, now=dt.datetime(2026, 11, 1))
         consents = pcsv.read_csv(root / "data" / "consents.csv",
                                  convert_options=pcsv.ConvertOptions(strings_can_be_null=True))
         svc.book.import_arrow(consents)
+        ingest_workspace(svc, now=dt.datetime(2026, 11, 1))
     return root
 
 

@@ -43,7 +43,8 @@ def print_report(report: IngestReport) -> None:
         table.add_column(col, justify="right" if col in {"rows in", "loaded", "quarantined"} else "left")
     for f in report.files:
         note = "already ingested" if f.skipped_already_ingested else ", ".join(
-            f"{r} {n}" for r, n in sorted(f.quarantined.items()))
+            [f"{r} {n}" for r, n in sorted(f.quarantined.items())]
+            + ([f"held (no consent) {f.held}"] if f.held else []))
         table.add_row(f.source, f.file.rsplit("/", 1)[-1], f"{f.rows_in:,}", f"{f.loaded:,}",
                       f"{f.quarantined_total:,}", note)
     console.print(table)
@@ -52,9 +53,12 @@ def print_report(report: IngestReport) -> None:
                       "loaded (declare them under `fields:` with a category and purposes)")
     for finding in report.findings:
         console.print(f"[yellow]finding[/] {finding.get('message')}")
+    for src, n in report.released.items():
+        console.print(f"[green]released[/] {src}: {n:,} held row(s) of people who consented since")
     q = sum(report.quarantined.values())
     mark = "[green]✓[/]" if report.reconciles else "[red]✗[/]"
     again = f" + {report.already_loaded:,} already loaded" if report.already_loaded else ""
+    again += f" + {report.held:,} held (no consent yet)" if report.held else ""
     console.print(f"{mark} reconciliation: {report.rows_in:,} rows in = {report.loaded:,} loaded "
                   f"+ {q:,} quarantined{again}")
 

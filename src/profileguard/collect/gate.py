@@ -11,6 +11,8 @@ moves clean rows into the source's table and the rest into ``pg_quarantine``:
 ``future_time``  the event time is after the ingest time
 ``before_start`` the event time is before the source's declared start
 ``duplicate_key`` the primary key repeats in the file or is already loaded
+``held_no_consent`` (not a defect: held back in ``pg_held``) the person has not consented
+                 to any purpose of a consent-based source; released when they do
 
 With ``reprocess`` (``ingest --force``: re-reading files already ingested, e.g. to apply
 tombstones) a row already in the table is counted ``already_loaded`` instead — neither
@@ -54,6 +56,9 @@ class GateSpec:
     #: re-reading a file already ingested: rows already in the table are counted as
     #: ``already_loaded`` (not loaded again, not quarantined)
     reprocess: bool = False
+    #: a table (user_pid) of people whose consent covers this source's purposes; rows of
+    #: anyone else are held back (reason ``held_no_consent``), not loaded and not dropped
+    consented: str | None = None
 
 
 def typed_expr(column: str, decl: FieldDecl, source: Source) -> str:
@@ -130,6 +135,11 @@ def classify_sql(spec: GateSpec, staged: str) -> str:
         same = " AND ".join(f"t.{q(c)} IS NOT DISTINCT FROM ({typed[c]})" for c in fields)
         checks.append((f"EXISTS (SELECT 1 FROM {q(spec.target)} t WHERE {same})",
                        "already_loaded", src.user or next(iter(fields)), "already loaded"))
+    if spec.consented and src.user and src.user in fields:
+        checks.append((f"CAST({q(src.user)} AS VARCHAR) NOT IN "
+                       f"(SELECT user_pid FROM {q(spec.consented)})",
+                       "held_no_consent", src.user,
+                       "no consent in force for this source's purposes; held until given"))
     flags = ", ".join(f"({c}) AS __f{i}" for i, (c, _, _, _) in enumerate(checks))
     if checks:
         reason = "CASE " + " ".join(

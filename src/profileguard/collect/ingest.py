@@ -31,6 +31,8 @@ from profileguard.store.engine import quote_ident as q
 QUARANTINE = "pg_quarantine"
 INGEST_FILES = "pg_ingest_files"
 TOMBSTONES = "pg_tombstones"
+HELD = "pg_held"
+HOLD_REASON = "held_no_consent"
 
 Progress = Callable[[str, int], None]
 #: receives the raw ids of the people seen in a file (the identity map lives in the
@@ -46,6 +48,7 @@ class FileResult:
     loaded: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
     already_loaded: int = 0
+    held: int = 0
     skipped_already_ingested: bool = False
 
     @property
@@ -54,7 +57,8 @@ class FileResult:
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_in == self.loaded + self.quarantined_total + self.already_loaded
+        return self.rows_in == (self.loaded + self.quarantined_total + self.already_loaded
+                                + self.held)
 
 
 @dataclass
@@ -62,6 +66,7 @@ class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     refused_columns: dict[str, list[str]] = field(default_factory=dict)  # source -> columns
     findings: list[dict[str, object]] = field(default_factory=list)  # PI found where undeclared
+    released: dict[str, int] = field(default_factory=dict)  # held rows released on consent
 
     @property
     def rows_in(self) -> int:
@@ -83,6 +88,10 @@ class IngestReport:
         return sum(f.already_loaded for f in self.files)
 
     @property
+    def held(self) -> int:
+        return sum(f.held for f in self.files)
+
+    @property
     def reconciles(self) -> bool:
         return all(f.reconciles for f in self.files)
 
@@ -93,12 +102,15 @@ class IngestReport:
             "quarantined": sum(self.quarantined.values()),
             "quarantine_reasons": dict(sorted(self.quarantined.items())),
             "already_loaded": self.already_loaded,
+            "held_no_consent": self.held,
             "reconciles": self.reconciles,
             "refused_columns": self.refused_columns,
             "findings": self.findings,
+            "released_from_hold": self.released,
             "files": [
                 {"source": f.source, "file": f.file, "rows_in": f.rows_in, "loaded": f.loaded,
-                 "quarantined": dict(f.quarantined), "already_ingested": f.skipped_already_ingested}
+                 "quarantined": dict(f.quarantined), "held_no_consent": f.held,
+                 "already_ingested": f.skipped_already_ingested}
                 for f in self.files
             ],
         }
@@ -114,6 +126,9 @@ def ensure_system_tables(engine: DuckDBEngine) -> None:
         "file VARCHAR, sha256 VARCHAR, rows_in BIGINT, loaded BIGINT, quarantined BIGINT, "
         "ingested_at TIMESTAMP)")
     engine.execute(f"CREATE TABLE IF NOT EXISTS {TOMBSTONES} (user_pid VARCHAR, erased_at TIMESTAMP)")
+    engine.execute(f"CREATE TABLE IF NOT EXISTS {HELD} (source VARCHAR, file VARCHAR, "
+                   "\"row\" BIGINT, user_pid VARCHAR, raw VARCHAR, file_id BIGINT, "
+                   "held_at TIMESTAMP)")
 
 
 def stored_fields(manifest: Manifest, source_name: str) -> dict[str, FieldDecl]:
@@ -174,7 +189,7 @@ def _prepare(
 def ingest_file(
     engine: DuckDBEngine, manifest: Manifest, source_name: str, sf: SourceFile, key: bytes,
     *, now: datetime, refused: set[str], progress: Progress | None = None,
-    force: bool = False, identities: Identities | None = None,
+    force: bool = False, identities: Identities | None = None, consented: str | None = None,
 ) -> FileResult:
     source = manifest.sources[source_name]
     declared = manifest.fields.get(source_name, {})
@@ -201,7 +216,7 @@ def ingest_file(
     staged = int(engine.query_rows(f"SELECT count(*) FROM {q(stage)}")[0][0])
     spec = GateSpec(source_name, source, fields, source_name,
                     TOMBSTONES if engine.table_exists(TOMBSTONES) else None, now,
-                    reprocess=bool(seen[0][0]))
+                    reprocess=bool(seen[0][0]), consented=consented)
     engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(classified)} AS {classify_sql(spec, stage)}")
     file_id = int(engine.query_rows(f"SELECT coalesce(max(file_id), 0) + 1 FROM {INGEST_FILES}")[0][0])
     cols = ", ".join(q(c) for c in fields)
@@ -215,7 +230,12 @@ def ingest_file(
         engine.execute(
             f"INSERT INTO {QUARANTINE} SELECT {lit(source_name)}, {lit(sf.path)}, __row, __column, "
             f"__reason, __detail, __raw, {user}, {file_id}, TIMESTAMP {lit(ts)} "
-            f"FROM {q(classified)} WHERE __reason IS NOT NULL AND __reason <> 'already_loaded'")
+            f"FROM {q(classified)} WHERE __reason IS NOT NULL "
+            f"AND __reason NOT IN ('already_loaded', '{HOLD_REASON}')")
+        engine.execute(
+            f"INSERT INTO {HELD} SELECT {lit(source_name)}, {lit(sf.path)}, __row, {user}, __raw, "
+            f"{file_id}, TIMESTAMP {lit(ts)} FROM {q(classified)} "
+            f"WHERE __reason = '{HOLD_REASON}'")
         for bad in sf.malformed:
             _quarantine_malformed(engine, source_name, bad, file_id, ts)
         counts = engine.query_rows(
@@ -225,6 +245,8 @@ def ingest_file(
                 result.loaded = int(n)
             elif reason == "already_loaded":
                 result.already_loaded = int(n)
+            elif reason == HOLD_REASON:
+                result.held = int(n)
             else:
                 result.quarantined[str(reason)] += int(n)
         if sf.malformed:
@@ -259,7 +281,7 @@ def ingest(
     engine: DuckDBEngine, manifest: Manifest, root: Path, key: bytes, *,
     sources: list[str] | None = None, now: datetime | None = None,
     progress: Progress | None = None, force: bool = False,
-    identities: Identities | None = None,
+    identities: Identities | None = None, consented: dict[str, str] | None = None,
 ) -> IngestReport:
     """Ingest every declared source (or the named ones) into the warehouse."""
     from profileguard.errors import ProfileguardError
@@ -275,7 +297,8 @@ def ingest(
         for sf in open_source(manifest.sources[name], name, root):
             report.files.append(ingest_file(engine, manifest, name, sf, key, now=now,
                                             refused=refused, progress=progress, force=force,
-                                            identities=identities))
+                                            identities=identities,
+                                            consented=(consented or {}).get(name)))
         if refused:
             report.refused_columns[name] = sorted(refused)
     return report

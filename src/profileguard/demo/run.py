@@ -103,18 +103,14 @@ def step_ingest(ctx: DemoContext) -> None:
     ctx.console.rule("[bold]3. Ingest with the compliant manifest (the collection gate)")
     svc = open_services(ctx.manifest)
     ctx.state["services"] = svc
+    consents = pcsv.read_csv(ctx.dir / "data" / "consents.csv",
+                             convert_options=pcsv.ConvertOptions(strings_can_be_null=True))
+    n = svc.book.import_arrow(consents, source="demo consents.csv")
+    ctx.console.print(f"  consent log: {n:,} records imported into the ConsentBook "
+                      "(each batch hash-chained in the ledger)")
     report = ingest_workspace(svc, now=ctx.as_of)
     ctx.state["ingest"] = report
     print_report(report)
-    consents = pcsv.read_csv(
-        ctx.dir / "data" / "consents.csv",
-        convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
-    )
-    n = svc.book.import_arrow(consents, source="demo consents.csv")
-    ctx.console.print(
-        f"  consent log: {n:,} records imported into the ConsentBook "
-        "(each batch hash-chained in the ledger)"
-    )
 
 
 @register_step("build")
