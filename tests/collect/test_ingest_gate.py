@@ -228,3 +228,49 @@ def test_forced_reingest_counts_loaded_rows_and_quarantines_tombstoned_users(sho
     assert report.already_loaded == 1  # O1 of U1
     assert report.quarantined["erased_user"] == 1  # O8 of the erased U8
     assert report.reconciles
+
+
+REMARKS = """\
+organization: {name: Shop}
+sources:
+  users: {format: csv, path: users.csv, key: user_id, user: user_id}
+fields:
+  users:
+    user_id: {category: user.unique_id, purposes: [account]}
+    remark: {category: user.free_text, purposes: [account]MASK}
+purposes:
+  account: {basis: contract}
+"""
+
+
+@pytest.mark.parametrize("mask", [False, True])
+def test_phone_inside_a_remark_is_a_finding_and_masked_when_declared(tmp_path: Path,
+                                                                     mask: bool) -> None:
+    (tmp_path / "profileguard.yaml").write_text(
+        REMARKS.replace("MASK", ", mask: true" if mask else ""))
+    (tmp_path / "users.csv").write_text(
+        "user_id,remark\nU1,请联系13812345678送货\nU2,放门口\n")
+    engine = DuckDBEngine()
+    m = load_manifest(tmp_path / "profileguard.yaml").manifest
+    report = ingest(engine, m, tmp_path, KEY, now=NOW)
+    assert len(report.findings) == 1
+    finding = report.findings[0]
+    assert finding["column"] == "remark" and finding["type"] == "CN_MOBILE"
+    assert finding["category"] == "user.contact.phone_number"
+    stored = engine.query_rows("SELECT remark FROM users ORDER BY remark")[1][0]
+    if mask:
+        assert "13812345678" not in stored and "5678" in stored and stored.startswith("请联系")
+    else:
+        assert "13812345678" in stored
+
+
+def test_demo_warehouse_holds_no_raw_user_id_or_phone(demo_template: Path) -> None:
+    import csv
+
+    with (demo_template / "data" / "users.csv").open(encoding="utf-8") as fh:
+        people = list(csv.DictReader(fh))[:80]
+    warehouse = (demo_template / ".profileguard" / "warehouse.duckdb").read_bytes()
+    for person in people:
+        for value in (person["user_id"], person["phone"], person["id_number"], person["email"]):
+            if value:
+                assert value.encode() not in warehouse, value

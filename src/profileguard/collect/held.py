@@ -47,20 +47,16 @@ def release_held(engine: DuckDBEngine, manifest: Manifest, source_name: str, con
                    f"{classify_sql(spec, stage)}")
     names = ", ".join(q(c) for c in fields)
     ts = now.strftime("%Y-%m-%d %H:%M:%S")
-    engine.execute("BEGIN TRANSACTION")
     try:
-        engine.execute(f"INSERT INTO {q(source_name)} ({names}, _file_id) SELECT {names}, NULL "
-                       f"FROM {q(classified)} WHERE __reason IS NULL")
-        engine.execute(
-            f"INSERT INTO {QUARANTINE} SELECT {lit(source_name)}, 'released from hold', __row, "
-            f"__column, __reason, __detail, __raw, NULL, NULL, TIMESTAMP {lit(ts)} "
-            f"FROM {q(classified)} WHERE __reason IS NOT NULL")
-        engine.execute(f"DELETE FROM {HELD} WHERE source = ? AND user_pid IN "
-                       f"(SELECT user_pid FROM {q(consented)})", [source_name])
-        engine.execute("COMMIT")
-    except BaseException:
-        engine.execute("ROLLBACK")
-        raise
+        with engine.transaction():
+            engine.execute(f"INSERT INTO {q(source_name)} ({names}, _file_id) SELECT {names}, NULL "
+                           f"FROM {q(classified)} WHERE __reason IS NULL")
+            engine.execute(
+                f"INSERT INTO {QUARANTINE} SELECT {lit(source_name)}, 'released from hold', __row, "
+                f"__column, __reason, __detail, __raw, NULL, NULL, TIMESTAMP {lit(ts)} "
+                f"FROM {q(classified)} WHERE __reason IS NOT NULL")
+            engine.execute(f"DELETE FROM {HELD} WHERE source = ? AND user_pid IN "
+                           f"(SELECT user_pid FROM {q(consented)})", [source_name])
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {q(stage)}")
         engine.execute(f"DROP TABLE IF EXISTS {q(classified)}")

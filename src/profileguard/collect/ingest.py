@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from profileguard.collect.gate import SQL_TYPES, GateSpec, classify_sql, lit
+from profileguard.collect.pii_gate import ColumnScan, mask_undeclared, scan_sample
+from profileguard.collect.pii_gate import findings as pii_findings
 from profileguard.collect.readers import ROW, Malformed, SourceFile, open_source
 from profileguard.collect.transforms import apply_transform
 from profileguard.manifest.model import FieldDecl, Manifest, Source
@@ -50,6 +52,7 @@ class FileResult:
     already_loaded: int = 0
     held: int = 0
     skipped_already_ingested: bool = False
+    findings: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def quarantined_total(self) -> int:
@@ -155,7 +158,7 @@ def file_digest(path: str) -> str:
 def _prepare(
     batches: Iterator[pa.RecordBatch], source: Source, declared: dict[str, FieldDecl],
     key: bytes, refused: set[str], progress: Progress | None, label: str,
-    seen_users: set[str] | None = None,
+    seen_users: set[str] | None = None, scans: dict[str, ColumnScan] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     keep = {c: d for c, d in declared.items() if d.transform != "drop"}
     schema = pa.schema([pa.field(c, pa.string()) for c in keep] + [pa.field(ROW, pa.int64())])
@@ -175,6 +178,10 @@ def _prepare(
                     seen_users.update(
                         v for v in pc.unique(arr.cast(pa.string())).to_pylist() if v)
                 kind = "pseudonymize" if col == source.user else decl.transform
+                if scans is not None and kind == "none" and decl.type == "string":
+                    scan_sample(arr, col, decl, scans.setdefault(col, ColumnScan()))
+                    if decl.mask:
+                        arr = mask_undeclared(arr, col, decl)
                 if kind != "none":
                     arr = apply_transform(kind, arr, key)
                 arrays.append(arr.cast(pa.string()))
@@ -203,10 +210,12 @@ def ingest_file(
         return result
     ensure_target(engine, source_name, fields)
     seen_users: set[str] | None = set() if identities is not None else None
+    scans: dict[str, ColumnScan] = {}
     stage, classified = f"_stage_{source_name}", f"_classified_{source_name}"
     reader = pa.RecordBatchReader.from_batches(
         pa.schema([pa.field(c, pa.string()) for c in fields] + [pa.field(ROW, pa.int64())]),
-        _prepare(sf.batches, source, declared, key, refused, progress, source_name, seen_users))
+        _prepare(sf.batches, source, declared, key, refused, progress, source_name, seen_users,
+                 scans))
     engine.execute(f"DROP TABLE IF EXISTS {q(stage)}")
     engine.register_arrow("_pg_stage_src", reader)
     try:
@@ -223,48 +232,45 @@ def ingest_file(
     user = f"CAST(json_extract_string(__raw, {lit('$.' + source.user)}) AS VARCHAR)" if (
         source.user and source.user in fields) else "NULL"
     ts = now.strftime("%Y-%m-%d %H:%M:%S")
-    engine.execute("BEGIN TRANSACTION")
     try:
-        engine.execute(f"INSERT INTO {q(source_name)} ({cols}, _file_id) SELECT {cols}, {file_id} "
-                       f"FROM {q(classified)} WHERE __reason IS NULL")
-        engine.execute(
-            f"INSERT INTO {QUARANTINE} SELECT {lit(source_name)}, {lit(sf.path)}, __row, __column, "
-            f"__reason, __detail, __raw, {user}, {file_id}, TIMESTAMP {lit(ts)} "
-            f"FROM {q(classified)} WHERE __reason IS NOT NULL "
-            f"AND __reason NOT IN ('already_loaded', '{HOLD_REASON}')")
-        engine.execute(
-            f"INSERT INTO {HELD} SELECT {lit(source_name)}, {lit(sf.path)}, __row, {user}, __raw, "
-            f"{file_id}, TIMESTAMP {lit(ts)} FROM {q(classified)} "
-            f"WHERE __reason = '{HOLD_REASON}'")
-        for bad in sf.malformed:
-            _quarantine_malformed(engine, source_name, bad, file_id, ts)
-        counts = engine.query_rows(
-            f"SELECT __reason, count(*) FROM {q(classified)} GROUP BY __reason")
-        for reason, n in counts:
-            if reason is None:
-                result.loaded = int(n)
-            elif reason == "already_loaded":
-                result.already_loaded = int(n)
-            elif reason == HOLD_REASON:
-                result.held = int(n)
-            else:
-                result.quarantined[str(reason)] += int(n)
-        if sf.malformed:
-            result.quarantined["malformed_row"] += len(sf.malformed)
-        result.rows_in = staged + len(sf.malformed)
-        engine.execute(
-            f"INSERT INTO {INGEST_FILES} VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP {lit(ts)})",
-            [file_id, source_name, sf.path, digest, result.rows_in, result.loaded,
-             result.quarantined_total])
-        engine.execute("COMMIT")
-    except BaseException:
-        engine.execute("ROLLBACK")
-        raise
+        with engine.transaction():
+            engine.execute(f"INSERT INTO {q(source_name)} ({cols}, _file_id) SELECT {cols}, {file_id} "
+                           f"FROM {q(classified)} WHERE __reason IS NULL")
+            engine.execute(
+                f"INSERT INTO {QUARANTINE} SELECT {lit(source_name)}, {lit(sf.path)}, __row, __column, "
+                f"__reason, __detail, __raw, {user}, {file_id}, TIMESTAMP {lit(ts)} "
+                f"FROM {q(classified)} WHERE __reason IS NOT NULL "
+                f"AND __reason NOT IN ('already_loaded', '{HOLD_REASON}')")
+            engine.execute(
+                f"INSERT INTO {HELD} SELECT {lit(source_name)}, {lit(sf.path)}, __row, {user}, __raw, "
+                f"{file_id}, TIMESTAMP {lit(ts)} FROM {q(classified)} "
+                f"WHERE __reason = '{HOLD_REASON}'")
+            for bad in sf.malformed:
+                _quarantine_malformed(engine, source_name, bad, file_id, ts)
+            counts = engine.query_rows(
+                f"SELECT __reason, count(*) FROM {q(classified)} GROUP BY __reason")
+            for reason, n in counts:
+                if reason is None:
+                    result.loaded = int(n)
+                elif reason == "already_loaded":
+                    result.already_loaded = int(n)
+                elif reason == HOLD_REASON:
+                    result.held = int(n)
+                else:
+                    result.quarantined[str(reason)] += int(n)
+            if sf.malformed:
+                result.quarantined["malformed_row"] += len(sf.malformed)
+            result.rows_in = staged + len(sf.malformed)
+            engine.execute(
+                f"INSERT INTO {INGEST_FILES} VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP {lit(ts)})",
+                [file_id, source_name, sf.path, digest, result.rows_in, result.loaded,
+                 result.quarantined_total])
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {q(classified)}")
         engine.execute(f"DROP TABLE IF EXISTS {q(stage)}")
     if identities is not None and seen_users:
         identities(sorted(seen_users))
+    result.findings = pii_findings(source_name, scans, declared)
     return result
 
 
@@ -295,10 +301,11 @@ def ingest(
             raise ProfileguardError(f"unknown source {name!r}; declared: {sorted(manifest.sources)}")
         refused: set[str] = set()
         for sf in open_source(manifest.sources[name], name, root):
-            report.files.append(ingest_file(engine, manifest, name, sf, key, now=now,
+            report.files.append(done := ingest_file(engine, manifest, name, sf, key, now=now,
                                             refused=refused, progress=progress, force=force,
                                             identities=identities,
                                             consented=(consented or {}).get(name)))
+            report.findings.extend(done.findings)
         if refused:
             report.refused_columns[name] = sorted(refused)
     return report

@@ -201,8 +201,7 @@ def _write_snapshot(engine: DuckDBEngine, m: Manifest, sid: int, tags: list[TagI
     ovr_joins = " ".join(
         f"LEFT JOIN (SELECT user_pid, action, value FROM _d_ovr WHERE tag = '{t.name}') "
         f"{q('o_' + t.name)} ON {q('o_' + t.name)}.user_pid = w.user_id" for t in tags)
-    types = dict(engine.query_rows("SELECT column_name, data_type FROM information_schema.columns "
-                                   "WHERE table_name = '_b_wide'"))
+    types = engine.column_types("_b_wide")
     selects = ["w.user_id AS user_id"]
     for t in tags:
         a, o = q("a_" + t.tag.purpose), q("o_" + t.name)

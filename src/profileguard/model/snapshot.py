@@ -74,17 +74,12 @@ def drop_orphans(engine: DuckDBEngine) -> list[str]:
 
 def register(engine: DuckDBEngine, snap: SnapshotInfo, keep: int) -> None:
     """Register ``snap`` and make it current atomically; then prune old snapshots."""
-    engine.execute("BEGIN TRANSACTION")
-    try:
+    with engine.transaction():
         engine.execute(f"INSERT INTO {SNAPSHOTS} VALUES (?, ?, ?, ?, ?, ?)",
                        [snap.id, snap.as_of, snap.created_at, snap.manifest_sha256, snap.users,
                         json.dumps(snap.counts)])
         engine.execute(f"DELETE FROM {CURRENT}")
         engine.execute(f"INSERT INTO {CURRENT} VALUES (?)", [snap.id])
-        engine.execute("COMMIT")
-    except BaseException:
-        engine.execute("ROLLBACK")
-        raise
     engine.execute("CHECKPOINT")
     prune(engine, keep)
 

@@ -119,8 +119,7 @@ def erase(ctx: RightsContext, pid: str, *, raw_id: str | None = None,
     probes = idents | {pseudonym(ctx.key, v) for v in idents} | {pid}
     engine = ctx.engine()
     ensure_system_tables(engine)
-    engine.execute("BEGIN TRANSACTION")
-    try:
+    with engine.transaction():
         for name, user_col in _user_tables(engine, ctx):
             src = ctx.manifest.sources[name]
             where = f"{q(user_col)} = ?"
@@ -154,10 +153,6 @@ def erase(ctx: RightsContext, pid: str, *, raw_id: str | None = None,
                 engine.execute(f"DELETE FROM {q(table)} WHERE user_id = ?", [pid])
                 result.deleted["snapshots"] = result.deleted.get("snapshots", 0) + int(n)
         engine.execute(f"INSERT INTO {TOMBSTONES} VALUES (?, ?)", [pid, now])
-        engine.execute("COMMIT")
-    except BaseException:
-        engine.execute("ROLLBACK")
-        raise
     _erase_operational(ctx, pid, request_id, now, result)
     ctx.compact()
     result.residuals = verify_erased(ctx, probes, pid)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -36,6 +37,12 @@ class Engine(Protocol):
     def table_exists(self, table: str) -> bool: ...
 
     def tables(self) -> list[str]: ...
+
+    def columns(self, table: str) -> list[str]: ...
+
+    def column_types(self, table: str) -> dict[str, str]: ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
 
     def close(self) -> None: ...
 
@@ -150,6 +157,25 @@ class DuckDBEngine:
             [table],
         )
         return [str(r[0]) for r in rows]
+
+    def column_types(self, table: str) -> dict[str, str]:
+        """Column name → SQL type (DuckDB spelling, e.g. ``VARCHAR``, ``DECIMAL(18,2)``)."""
+        rows = self.query_rows(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", [table])
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All statements inside commit together or not at all."""
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION").fetchall()
+            try:
+                yield
+            except BaseException:
+                self.con.execute("ROLLBACK").fetchall()
+                raise
+            self.con.execute("COMMIT").fetchall()
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._lock:
