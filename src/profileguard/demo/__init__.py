@@ -1,0 +1,1 @@
+"""Demo data: a deterministic, realistic zh_CN e-commerce shop (``profileguard generate``)."""
