@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from profileguard.manifest import parse_manifest
 from profileguard.model import snapshot
 from profileguard.model.catalog import build_catalog
-from profileguard.manifest import parse_manifest
 from profileguard.pipeline.profiles import build_profiles
 from profileguard.pipeline.services import Services, open_services
 
