@@ -1,0 +1,160 @@
+"""May we? — one pure function from a consent record and the policy to a decision.
+
+Both the single check (:meth:`ConsentBook.allows`) and the bulk export call
+:func:`decide`, so a build and a person asking "why am I in this audience?" get the same
+answer with the same reason. Default deny: no record means no.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from profileguard.consent.policy import ConsentPolicy
+from profileguard.store.operational import as_utc
+from profileguard.taxonomy.purposes import is_automated_marketing, is_profiling
+
+STATUSES = ("granted", "refused", "withdrawn")
+CONSENT_TYPES = ("general", "separate", "explicit", "guardian")
+#: consent types that count as a separate consent (单独同意)
+SEPARATE_TYPES = frozenset({"separate", "explicit", "guardian"})
+#: purposes switched off by the non-personalized choice (PIPL 24, ECL 18, ALG 17)
+PERSONALIZED_PURPOSES = frozenset({"personalization", "personalized_search"})
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One row of the consent history (the latest per user × purpose × recipient is in force)."""
+
+    id: int | None
+    user_pid: str
+    purpose: str
+    recipient: str  # '' when not about a recipient
+    status: str
+    consent_type: str
+    notice_version: str | None
+    surface: str | None
+    pre_ticked: bool
+    bundled: bool
+    clicks_to_give: int | None
+    clicks_to_withdraw: int | None
+    source: str
+    given_at: dt.datetime
+    recorded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Preference:
+    objected: bool = False
+    non_personalized: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    record: ConsentRecord | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def row_to_record(row: Mapping[Any, Any]) -> ConsentRecord:
+    return ConsentRecord(
+        id=None if row["id"] is None else int(row["id"]),
+        user_pid=str(row["user_pid"]),
+        purpose=str(row["purpose"]),
+        recipient=str(row["recipient"] or ""),
+        status=str(row["status"]),
+        consent_type=str(row["consent_type"]),
+        notice_version=row["notice_version"],
+        surface=row["surface"],
+        pre_ticked=bool(row["pre_ticked"]),
+        bundled=bool(row["bundled"]),
+        clicks_to_give=row["clicks_to_give"],
+        clicks_to_withdraw=row["clicks_to_withdraw"],
+        source=str(row["source"]),
+        given_at=as_utc(row["given_at"]),
+        recorded_at=as_utc(row["recorded_at"]),
+    )
+
+
+def record_key(policy: ConsentPolicy, recipient: str | None) -> str:
+    """Which recipient column a use is looked up under.
+
+    A declared domestic processor acts on the controller's behalf (PIPL 21): the purpose
+    consent covers it. Any other recipient needs its own (separate) consent record.
+    """
+    if not recipient:
+        return ""
+    info = policy.recipients.get(recipient)
+    if info is not None and info.role == "processor" and (
+        info.country.upper() == policy.home_country.upper()
+    ):
+        return ""
+    return recipient
+
+
+def decide(
+    policy: ConsentPolicy,
+    purpose: str,
+    record: ConsentRecord | None,
+    *,
+    categories: Sequence[str] = (),
+    recipient: str | None = None,
+    preference: Preference | None = None,
+    birth_date: dt.date | None = None,
+    at: dt.datetime,
+) -> Decision:
+    """The decision for one user and one use. Pure: data in, decision out."""
+    what = purpose + (f" (recipient {recipient})" if recipient else "")
+    pref = preference or Preference()
+    if pref.objected and (is_profiling(purpose) or is_automated_marketing(purpose)):
+        return Decision(False, f"objected to profiling: no {purpose} (PIPL 44, GDPR 21)", record)
+    if pref.non_personalized and purpose in PERSONALIZED_PURPOSES:
+        return Decision(False, f"chose non-personalized results: no {purpose} (PIPL 24, "
+                        "ECL 18)", record)
+    if record is None:
+        return Decision(False, f"no consent record for purpose {what}")
+    when = record.given_at.date().isoformat()
+    if record.status != "granted":
+        return Decision(False, f"consent for {what} {record.status} on {when}", record)
+    if record.pre_ticked and not policy.accept_pre_ticked:
+        return Decision(False, f"consent for {what} was pre-ticked, so it was not given "
+                        "(PIPL 14, GDPR 7)", record)
+    if record.bundled and not policy.accept_bundled:
+        return Decision(False, f"consent for {what} was bundled with others (一揽子授权), so "
+                        "it was not freely given (PIPL 5/14, GDPR 7)", record)
+
+    if birth_date is not None:
+        age = policy.age_on(birth_date, at.date())
+        if age < policy.guardian_age and record.consent_type != "guardian":
+            return Decision(False, f"user is {age}, under {policy.guardian_age}: {what} needs "
+                            f"a guardian consent, found {record.consent_type} (PIPL 31)", record)
+
+    explicit = policy.explicit_reasons(categories)
+    if explicit and record.consent_type not in {"explicit", "guardian"}:
+        return Decision(False, f"{explicit[0]}: {what} needs explicit consent, found "
+                        f"{record.consent_type}", record)
+    separate = policy.separate_reasons(purpose, categories, recipient)
+    if separate and record.consent_type not in SEPARATE_TYPES:
+        return Decision(False, f"{separate[0]}: {what} needs separate consent, found "
+                        f"{record.consent_type}", record)
+
+    if policy.notice_versions:
+        rank = policy.version_rank(record.notice_version)
+        if rank is None:
+            return Decision(False, f"consent for {what} was given to notice version "
+                            f"{record.notice_version!r}, which the policy does not know "
+                            "(PIPL 14)", record)
+        introduced = policy.introduced_in(purpose, categories, recipient)
+        if introduced is not None and rank < introduced[0]:
+            version = policy.notice_versions[introduced[0]].version
+            return Decision(False, f"consent for {what} was given to notice "
+                            f"{record.notice_version}, older than {version} which added "
+                            f"{introduced[1]}: ask again (PIPL 14)", record)
+
+    return Decision(True, f"{record.consent_type} consent for {what} granted on {when} "
+                    f"(notice {record.notice_version})", record)

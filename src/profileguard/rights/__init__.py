@@ -1,0 +1,1 @@
+"""rights room (see CONTRIBUTING.md)."""

@@ -1,0 +1,114 @@
+"""Bulk decisions agree with single checks; consent history imports from Arrow."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+from test_consent_book import T0, make_policy
+
+from profileguard.consent import ConsentBook, ConsentPolicy
+from profileguard.errors import ProfileguardError
+from profileguard.store import tables as t
+from profileguard.store.engine import DuckDBEngine
+from profileguard.store.ledger import Ledger
+from profileguard.store.ledger_verify import verify
+from profileguard.store.operational import OperationalStore
+
+PURPOSES = ("personalization", "advertising", "fulfilment")
+KEY = b"bulk-consent-test-key-000000000"
+
+
+def test_bulk_export_to_the_engine_equals_per_user_allows(state_url: str) -> None:
+    rng = random.Random(7)
+    births = {f"p_u{i:03d}": dt.date(rng.choice([2014, 2016, 1985, 2001]), 5, 5)
+              for i in range(0, 60, 3)}
+    base = make_policy()
+    policy = ConsentPolicy(**{**base.__dict__, "birth_date_of": births.get})
+    store = OperationalStore(state_url, pseudonymize=KEY)
+    book = ConsentBook(store, policy)
+    users = [f"p_u{i:03d}" for i in range(60)]
+    for i, user in enumerate(users):
+        for purpose in PURPOSES:
+            for step in range(rng.randint(0, 3)):
+                book.record(
+                    user, purpose, rng.choice(["granted", "granted", "withdrawn", "refused"]),
+                    consent_type=rng.choice(["general", "separate", "guardian"]),
+                    notice_version=rng.choice(["v1", "v2", "v2"]),
+                    recipient=rng.choice([None, None, "adnet"]),
+                    pre_ticked=rng.random() < 0.1,
+                    given_at=T0 + dt.timedelta(hours=step * 5 + i % 4),
+                )
+        if i % 11 == 0:
+            book.object(user)
+        if i % 13 == 0:
+            book.set_non_personalized(user)
+    store.register_identities(["raw-only-user"])  # known, no consent at all
+    at = T0 + dt.timedelta(days=1)
+    engine = DuckDBEngine()
+    rows = book.export_to_engine(
+        engine, "consent_decisions", PURPOSES,
+        categories={"personalization": ["user.behavior.browsing"]},
+        recipients={"advertising": ["adnet", "cloudco"]}, at=at,
+    )
+    exported = engine.query_rows(
+        "SELECT user_pid, purpose, recipient, allowed, reason FROM consent_decisions")
+    known = {r[0] for r in exported}
+    assert store.resolve("raw-only-user") in known
+    assert rows == len(exported) == len(known) * (len(PURPOSES) + 2)
+    for user, purpose, recipient, allowed, reason in exported:
+        single = book.allows(
+            user, purpose, recipient=recipient or None, at=at,
+            categories=["user.behavior.browsing"] if purpose == "personalization" else (),
+        )
+        assert (allowed, reason) == (single.allowed, single.reason), (user, purpose, recipient)
+    assert 0 < sum(1 for r in exported if r[3]) < len(exported)
+    expected = {r[0] for r in exported if r[1] == "advertising" and r[2] == "" and r[3]}
+    assert book.allowed_users("advertising", at=at) == expected
+    engine.close()
+    store.close()
+
+
+def _consents_table(n: int) -> pa.Table:
+    return pa.table({
+        "user_id": [f"user-{i % 4}" for i in range(n)],
+        "purpose": ["personalization" if i % 2 else "advertising" for i in range(n)],
+        "recipient": ["" if i % 3 else "adnet" for i in range(n)],
+        "status": ["granted" if i % 5 else "withdrawn" for i in range(n)],
+        "consent_type": ["separate" if i % 3 == 0 else "general" for i in range(n)],
+        "notice_version": ["v2"] * n,
+        "surface": ["app_signup"] * n,
+        "pre_ticked": [False] * n,
+        "bundled": ["false"] * n,
+        "clicks_to_give": [1] * n,
+        "clicks_to_withdraw": pa.array([3] * n, pa.int64()),
+        "ts": [f"2026-02-{1 + i % 27:02d}T10:00:00Z" for i in range(n)],
+    })
+
+
+def test_import_of_consent_history_batches_rows_with_one_digest_entry_per_batch(
+    state_url: str,
+) -> None:
+    store = OperationalStore(state_url, pseudonymize=KEY)
+    book = ConsentBook(store, make_policy())
+    assert book.import_arrow(_consents_table(10), batch_size=4) == 10
+    with store.read() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).select_from(t.consents)).scalar()
+        ids = conn.execute(sa.select(t.identity_map.c.user_id)).scalars().all()
+    assert stored == 10 and sorted(ids) == [f"user-{i}" for i in range(4)]
+    entries = [e for e in Ledger(store).entries() if e.kind == "consent.import"]
+    assert [(e.payload["first_row"], e.payload["rows"]) for e in entries] == [
+        (1, 4), (5, 4), (9, 2)]
+    assert all(len(e.payload["sha256"]) == 64 and e.subject is None for e in entries)
+    assert verify(Ledger(store)).ok
+    pid = store.resolve("user-1")
+    assert [r.purpose for r in book.history(pid)][:1] == ["personalization"]
+    bad = _consents_table(3).set_column(3, "status", pa.array(["granted", "maybe", "granted"]))
+    with pytest.raises(ProfileguardError, match=r"row 2, column status: 'maybe'"):
+        book.import_arrow(bad)
+    with pytest.raises(ProfileguardError, match="missing column"):
+        book.import_arrow(pa.table({"user_id": ["u"], "purpose": ["x"]}))
+    store.close()
