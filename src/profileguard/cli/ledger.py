@@ -36,13 +36,22 @@ StateUrl = Annotated[
                  f"(default: ${STATE_URL_ENV})", show_default=False),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="table (Rich) or json")]
+ManifestOpt = Annotated[Path | None, typer.Option(
+    "--manifest", "-m", help="profileguard.yaml (default: here or nearest parent)")]
 
 
-def _open(state_url: str | None) -> OperationalStore:
+def _open(state_url: str | None, manifest: Path | None = None) -> OperationalStore:
     url = state_url or os.environ.get(STATE_URL_ENV)
     if not url:
+        from profileguard.manifest import find_manifest
+        from profileguard.store.workspace import open_workspace
+
+        found = manifest or find_manifest()
+        if found is not None:
+            url = open_workspace(found).state_url
+    if not url:
         raise ProfileguardError(
-            f"no operational store given: pass --state-url URL or set {STATE_URL_ENV} "
+            f"no operational store given: pass --manifest, --state-url URL or set {STATE_URL_ENV} "
             "(e.g. sqlite:///ws/.profileguard/state.db or postgresql+psycopg://host/db)"
         )
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
@@ -73,13 +82,14 @@ def register(app: typer.Typer) -> None:
     @ledger_app.command("verify")
     def verify_cmd(
         state_url: StateUrl = None,
+        manifest: ManifestOpt = None,
         fmt: FormatOpt = Format.table,
         anchor: Annotated[str | None, typer.Option(
             "--anchor", help="SEQ:HASH recorded earlier; detects a cut-back or rewritten "
             "chain")] = None,
     ) -> None:
         """Check every entry's hash and link; exit 1 at the first bad entry."""
-        store = _open(state_url)
+        store = _open(state_url, manifest)
         try:
             report = verify(Ledger(store), _anchor(anchor))
         finally:
@@ -102,11 +112,12 @@ def register(app: typer.Typer) -> None:
     @ledger_app.command("show")
     def show_cmd(
         state_url: StateUrl = None,
+        manifest: ManifestOpt = None,
         fmt: FormatOpt = Format.table,
         tail: Annotated[int, typer.Option("--tail", min=1, help="last N entries")] = 20,
     ) -> None:
         """The last N entries (pseudonymous ids only)."""
-        store = _open(state_url)
+        store = _open(state_url, manifest)
         try:
             entries = Ledger(store).tail(tail)
         finally:
