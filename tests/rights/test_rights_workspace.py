@@ -38,10 +38,12 @@ def tags_of(svc: Services, pid: str) -> list[str]:
         f"SELECT tag FROM {snap.long} WHERE user_id = ?", [pid])]
 
 
-def test_erasure_leaves_no_identifier_anywhere_and_keeps_late_rows_out(demo_ws: Path) -> None:
+def test_erasure_leaves_no_identifier_anywhere_and_keeps_late_rows_out(
+        demo_state: tuple[Path, str | None]) -> None:
+    demo_ws, url = demo_state
     root = demo_ws.parent
     person = raw_user_with_everything(root)
-    with open_services(demo_ws) as svc:
+    with open_services(demo_ws, state_url=url) as svc:
         pid = svc.pid(person["user_id"])
         svc.book.grant(pid, "personalization", notice_version="2025.2")
         build_profiles(svc, AS_OF)
@@ -63,7 +65,7 @@ def test_erasure_leaves_no_identifier_anywhere_and_keeps_late_rows_out(demo_ws: 
     # the pseudonym survives only where kept by design (ledger, request record, tombstone)
     warehouse = (root / ".profileguard" / "warehouse.duckdb").read_bytes()
     assert warehouse.count(pid.encode()) <= 2
-    with open_services(demo_ws) as svc:
+    with open_services(demo_ws, state_url=url) as svc:
         report = ingest_workspace(svc, sources=["users", "events"], now=AS_OF, force=True)
         assert report.quarantined["erased_user"] >= 1
         assert report.reconciles
@@ -72,8 +74,10 @@ def test_erasure_leaves_no_identifier_anywhere_and_keeps_late_rows_out(demo_ws: 
         assert svc.engine.query_rows("SELECT count(*) FROM users WHERE user_id = ?", [pid])[0][0] == 0
 
 
-def test_objection_removes_tags_at_once_and_from_later_builds(demo_ws: Path) -> None:
-    with open_services(demo_ws) as svc:
+def test_objection_removes_tags_at_once_and_from_later_builds(
+        demo_state: tuple[Path, str | None]) -> None:
+    demo_ws, url = demo_state
+    with open_services(demo_ws, state_url=url) as svc:
         pid = svc.engine.query_rows("SELECT user_id FROM orders GROUP BY 1 ORDER BY count(*) DESC "
                                     "LIMIT 1")[0][0]
         svc.book.grant(pid, "personalization", notice_version="2025.2")
