@@ -135,6 +135,7 @@ def step_build(ctx: DemoContext) -> None:
 def run_demo(
     directory: Path, *, users: int, seed: int, serve: bool, console: Console
 ) -> DemoContext:
+    _load_steps()
     directory.mkdir(parents=True, exist_ok=True)
     ctx = DemoContext(directory.resolve(), users, seed, console, serve=serve)
     try:
@@ -147,3 +148,11 @@ def run_demo(
     console.rule("[bold green]demo complete")
     console.print(f"workspace: {ctx.dir}  (try: cd {ctx.dir} && profileguard profile <user id>)")
     return ctx
+
+
+def _load_steps() -> None:
+    """Steps that live in their own modules register themselves on import."""
+    import importlib
+
+    for module in ("pricing_step",):
+        importlib.import_module(f"profileguard.demo.{module}")

@@ -1,0 +1,37 @@
+"""The pricing audit runs on a workspace: quotes and derived user attributes from the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from profileguard.audit.fairness import PricingConfig
+from profileguard.pipeline.pricing import audit_workspace_pricing, workspace_quote_data
+from profileguard.pipeline.services import open_services
+
+AS_OF = dt.datetime(2026, 11, 1)
+
+
+def test_workspace_quotes_join_derived_user_attributes_and_categories(demo_ws: Path) -> None:
+    with open_services(demo_ws) as svc:
+        data = workspace_quote_data(svc, AS_OF)
+        n_quotes = svc.engine.query_rows("SELECT count(*) FROM quotes")[0][0]
+    assert len(data.frame) == n_quotes
+    assert {"tenure_band", "order_band", "member", "device_os", "age_band"} <= set(
+        data.user_attributes)
+    assert data.has_category and data.frame["category"].notna().all()
+    assert set(data.frame["order_band"]) <= {"0", "1-2", "3-5", "6-11", "12+"}
+
+
+def test_workspace_pricing_audit_reports_what_it_controlled_for(demo_ws: Path) -> None:
+    with open_services(demo_ws) as svc:
+        result = audit_workspace_pricing(svc, AS_OF, PricingConfig(timezone="Asia/Shanghai",
+                                                                   time_bucket="day"))
+    controlled = " ".join(result.controlled_for)
+    assert all(f in controlled for f in ("coupon", "member_price", "ab_bucket", "channel"))
+    assert result.not_controlled_for
+    assert result.tests and all(t.attribute in {"tenure_band", "order_band", "member", "device_os",
+                                                "city_tier", "age_band", "gender"}
+                                for t in result.tests)
+    # with the legitimate factors controlled, device OS (correlated with the A/B bucket) is clean
+    assert "device_os" not in result.flagged_attributes
