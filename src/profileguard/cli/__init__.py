@@ -34,6 +34,11 @@ def _register_all() -> None:
             register(app)
 
 
+@app.callback()
+def _root() -> None:
+    """E-commerce user profiles (用户画像) with the law built in."""
+
+
 _register_all()
 
 
@@ -49,9 +54,25 @@ def main() -> None:
     except typer.Abort:
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if isinstance(exc, _click_exceptions()):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise
+
+
+def _click_exceptions() -> tuple[type[Exception], ...]:
+    """Click's exception class, from typer's bundled copy and/or the click package."""
+    found: list[type[Exception]] = []
+    try:
+        from typer._click.exceptions import ClickException as Bundled  # typer ≥ 0.26 vendors click
+
+        found.append(Bundled)
+    except ImportError:
+        pass
+    try:
+        from click.exceptions import ClickException
+
+        found.append(ClickException)
+    except ImportError:
+        pass
+    return tuple(found)

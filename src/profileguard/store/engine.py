@@ -30,6 +30,9 @@ class Engine(Protocol):
 
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table: ...
 
+    def query_rows(self, sql: str, params: Sequence[Any] | None = None
+                   ) -> list[tuple[Any, ...]]: ...
+
     def load_arrow(
         self, table: str, data: pa.Table | pa.RecordBatchReader, mode: WriteMode = "append"
     ) -> int: ...
@@ -81,6 +84,7 @@ class DuckDBEngine:
             config["threads"] = threads
         if memory_limit:
             config["memory_limit"] = memory_limit
+        config.setdefault("enable_progress_bar", False)  # keeps --format json output clean
         self.con = duckdb.connect(self.path, read_only=read_only, config=config)
         self._lock = threading.RLock()
 

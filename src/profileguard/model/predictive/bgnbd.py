@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from threadpoolctl import threadpool_limits
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -212,8 +213,12 @@ def fit_bgnbd(
         done = bool(res.success) or float(np.max(np.abs(res.jac))) < 1e-6
         return float(res.fun), np.asarray(res.x, dtype=np.float64), done
 
-    screened = [run(s, 6) for s in _default_starts(np.random.default_rng(seed), n_random_starts)]
-    best = run(min(screened, key=lambda item: item[0])[1], 5000)
+    # the optimiser works on 3-4 numbers: BLAS threads only add spin-waiting
+    with threadpool_limits(limits=1, user_api="blas"):
+        screened = [
+            run(s, 6) for s in _default_starts(np.random.default_rng(seed), n_random_starts)
+        ]
+        best = run(min(screened, key=lambda item: item[0])[1], 5000)
     r, alpha, a, b = (float(v) for v in np.exp(best[1]))
     params = BGNBDParams(r=r, alpha=alpha / scale, a=a, b=b)
     return BGNBDFit(

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 from profileguard.model.predictive.summary import RFMSummary
 
@@ -38,6 +39,8 @@ FEATURE_WORDS: dict[str, tuple[str, str, str, str]] = {
 }
 #: a centroid this many standard deviations from the mean earns a word
 WORD_THRESHOLD = 0.5
+#: up to this many rows k-means runs single-threaded
+SINGLE_THREAD_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -134,13 +137,16 @@ def build_segments(
     std[std == 0] = 1.0
     x = (transformed - mean) / std
     score = float("nan")
-    if k is None:
-        k, score = _choose_k(x, k_range, seed, sample_size)
-    model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
-    raw_labels = np.asarray(model.labels_, dtype=np.int64)
-    if np.isnan(score):
-        idx = np.random.default_rng(seed).permutation(len(x))[:sample_size]
-        score = float(silhouette_score(x[idx], raw_labels[idx], random_state=seed))
+    # small problems run fastest on one thread (OpenMP spin-waits cost more than they save,
+    # badly so on a shared machine); large ones keep the library's default
+    with threadpool_limits(limits=1 if len(x) <= SINGLE_THREAD_ROWS else None):
+        if k is None:
+            k, score = _choose_k(x, k_range, seed, sample_size)
+        model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
+        raw_labels = np.asarray(model.labels_, dtype=np.int64)
+        if np.isnan(score):
+            idx = np.random.default_rng(seed).permutation(len(x))[:sample_size]
+            score = float(silhouette_score(x[idx], raw_labels[idx], random_state=seed))
     centers_z = np.asarray(model.cluster_centers_, dtype=np.float64)
     centers_raw = np.vstack([raw[raw_labels == c].mean(axis=0) for c in range(k)])
     mapping = _match_labels(centers_z, previous, names, mean, std)
