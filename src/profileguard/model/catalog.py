@@ -104,6 +104,9 @@ def build_catalog(m: Manifest) -> Catalog:
     for tag in m.tags:
         info = TagInfo(tag)
         infos[tag.name] = info
+        if tag.kind == "predictive":
+            _predictive_lineage(m, info)
+            continue
         if tag.kind != "descriptive" or not tag.source:
             continue
         declared = m.fields.get(tag.source, {})
@@ -157,6 +160,29 @@ def build_catalog(m: Manifest) -> Catalog:
                                              f"tag {tag.name!r} depends on refused tag(s) "
                                              f"{', '.join(bad)}"))
     return Catalog([infos[t.name] for t in m.tags])
+
+
+def _predictive_lineage(m: Manifest, info: TagInfo) -> None:
+    """A model's inputs are its lineage: the columns it reads (and its filter's)."""
+    from profileguard.errors import ProfileguardError
+    from profileguard.model.predictive.step import lineage_columns
+
+    tag = info.tag
+    try:
+        columns = lineage_columns(tag, m)
+        declared = m.fields.get(tag.source or "", {})
+        missing = [c for c in columns if c not in declared]
+        if missing:
+            raise ProfileguardError(f"tag {tag.name!r}: model input column(s) "
+                                    f"{', '.join(missing)} are not declared for {tag.source!r}")
+        if tag.filter:
+            checked = validate_tag(tag.name, "descriptive", "count(*)", filter=tag.filter,
+                                   columns=list(declared), source=tag.source, window="all")
+            columns += [c for c in checked.columns if c not in columns]
+    except ProfileguardError as exc:
+        info.refusals.append(Refusal(tag.name, "model", "PIPL", "24", str(exc)))
+        return
+    _lineage(m, info, tag.source or "", columns)
 
 
 def _lineage(m: Manifest, info: TagInfo, source: str, columns: list[str]) -> None:

@@ -6,8 +6,12 @@ import datetime as dt
 
 import pyarrow as pa
 
-from profileguard.model.build import BuildReport, Decisions, PredictiveStep, build
+from profileguard.model.build import BuildReport, Decisions, build
+from profileguard.model.build import PredictiveStep as PredictiveStepType
+from profileguard.model.predictive.step import PredictiveStep, previous_cards
 from profileguard.pipeline.services import Services
+from profileguard.store.spark import SparkEngine
+from profileguard.store.spark_export import export_to_parquet
 
 
 def decisions_for(svc: Services, at: dt.datetime | None = None) -> Decisions:
@@ -36,9 +40,14 @@ def decisions_for(svc: Services, at: dt.datetime | None = None) -> Decisions:
 
 
 def build_profiles(svc: Services, as_of: dt.datetime, *,
-                   predictive: PredictiveStep | None = None) -> BuildReport:
+                   predictive: PredictiveStepType | None = None) -> BuildReport:
     m = svc.manifest
     # consent is judged when the processing happens (now), whatever the data cut-off as_of
     decisions = decisions_for(svc)
-    return build(svc.engine, m, manifest_sha256=svc.ws.loaded.sha256, as_of=as_of,
+    engine = svc.build_engine
+    if isinstance(engine, SparkEngine):  # Spark reads the gated source tables as Parquet
+        export_to_parquet(svc.engine, engine, m.sources)
+    if predictive is None and any(t.kind == "predictive" for t in m.tags):
+        predictive = PredictiveStep(previous_cards(engine))
+    return build(engine, m, manifest_sha256=svc.ws.loaded.sha256, as_of=as_of,
                  decisions=decisions, keep=m.retention.snapshots_kept, predictive=predictive)

@@ -84,8 +84,8 @@ class DuckDBEngine:
             config["threads"] = threads
         if memory_limit:
             config["memory_limit"] = memory_limit
-        config.setdefault("enable_progress_bar", False)  # keeps --format json output clean
         self.con = duckdb.connect(self.path, read_only=read_only, config=config)
+        self.con.execute("SET enable_progress_bar = false").fetchall()  # clean --format json
         self._lock = threading.RLock()
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:

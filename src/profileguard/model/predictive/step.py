@@ -1,0 +1,316 @@
+"""Predictive tags in a build: the models behind ``kind: predictive`` tags, fitted and scored.
+
+A predictive tag names a model and its parameters::
+
+    - name: churn_risk
+      kind: predictive
+      model: bgnbd            # bgnbd | clv | interests | segments
+      source: orders          # the transactions (bgnbd, clv, segments) or events (interests)
+      filter: "status = 'paid'"
+      purpose: tiered_operations
+      params: {output: churn_risk, bands: [0.3, 0.7]}
+
+Models are fitted only on the people whose consent covers the tag's purpose (the build's
+``_d_allowed`` table), once per build; every value carries a confidence and the inputs its
+explanation needs. Confidence, per output:
+
+* expected purchases and CLV: 1 − the coefficient of variation of the person's posterior
+  purchase rate (Gamma(r + x, α + T) has CV 1/√(r + x)), floored at 0 — more history,
+  more confidence;
+* P(alive) and churn risk: the probability of the stated state, max(p, 1 − p);
+* interests: the share of the person's positive affinity held by the listed categories;
+* segments: the segmentation's silhouette score (clipped to [0, 1]).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from profileguard.errors import ProfileguardError
+from profileguard.manifest.model import Manifest, Tag
+from profileguard.model.predictive.clv import fit_customer_value, model_cards
+from profileguard.model.predictive.interests import InterestConfig, interests_sql
+from profileguard.model.predictive.segments import Segment, Segmentation, build_segments
+from profileguard.model.predictive.summary import RFMSummary, rfm_summary
+from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import quote_ident as q
+
+MODELS = ("bgnbd", "clv", "interests", "segments")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The source columns a predictive model reads."""
+
+    user: str
+    time: str
+    amount: str | None = None
+    event_type: str | None = None
+    category: str | None = None
+
+
+def columns_of(tag: Tag, m: Manifest) -> Columns:
+    if tag.model not in MODELS:
+        raise ProfileguardError(f"tag {tag.name!r}: unknown model {tag.model!r}; "
+                                f"known: {', '.join(MODELS)}")
+    if not tag.source or tag.source not in m.sources:
+        raise ProfileguardError(f"predictive tag {tag.name!r} needs a declared `source`")
+    src = m.sources[tag.source]
+    p = tag.params
+    user = str(p.get("user", src.user or ""))
+    time = str(p.get("time", src.time or ""))
+    if not user or not time:
+        raise ProfileguardError(f"tag {tag.name!r}: source {tag.source!r} needs `user` and "
+                                "`time` columns (or params user/time)")
+    if tag.model == "interests":
+        return Columns(user, time, event_type=str(p.get("event_type", "event_type")),
+                       category=str(p.get("category", "category")))
+    return Columns(user, time, amount=str(p.get("amount", "paid_amount")))
+
+
+def lineage_columns(tag: Tag, m: Manifest) -> list[str]:
+    c = columns_of(tag, m)
+    return [x for x in (c.user, c.time, c.amount, c.event_type, c.category) if x]
+
+
+def _restricted_view(engine: DuckDBEngine, tag: Tag, m: Manifest, as_of: dt.datetime,
+                     name: str) -> None:
+    c = columns_of(tag, m)
+    where = [f"{q(c.time)} <= TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'",
+             f"{q(c.user)} IN (SELECT user_pid FROM _d_allowed WHERE purpose = "
+             f"'{tag.purpose}')"]
+    if tag.filter:
+        where.append(f"({tag.filter})")
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS SELECT * FROM {q(tag.source or '')} "
+                   f"WHERE {' AND '.join(where)}")
+
+
+def _cv_confidence(r: float, x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.clip(1.0 - 1.0 / np.sqrt(np.maximum(r + x, 1e-9)), 0.0, 1.0)
+    return out
+
+
+@dataclass
+class _Fitted:
+    summary: RFMSummary
+    model: Any
+    cards: list[dict[str, Any]]
+
+
+class PredictiveStep:
+    """Callable the build runs after descriptive and derived tags (see model/build.py)."""
+
+    def __init__(self, previous_cards: list[dict[str, Any]] | None = None) -> None:
+        self.previous = {c.get("tag"): c for c in previous_cards or []}
+
+    def __call__(self, engine: DuckDBEngine, m: Manifest, as_of: dt.datetime,
+                 catalog: Any) -> Any:
+        from profileguard.model.build import PredictiveResult
+
+        tags = [t.tag for t in catalog.buildable if t.tag.kind == "predictive"]
+        if not tags:
+            return None
+        fitted: dict[tuple[str, str, str], _Fitted] = {}
+        cards: list[dict[str, Any]] = []
+        parts: list[pa.Table] = []
+        for tag in tags:
+            table, tag_cards = self._one(engine, m, tag, as_of, fitted)
+            parts.append(table)
+            cards.extend(tag_cards)
+        merged = parts[0]
+        for t in parts[1:]:
+            merged = merged.join(t, "user_id", join_type="full outer")
+        return PredictiveResult(merged, cards)
+
+    # -- per model ------------------------------------------------------------------------
+    def _customer_value(self, engine: DuckDBEngine, m: Manifest, tag: Tag, as_of: dt.datetime,
+                        fitted: dict[tuple[str, str, str], _Fitted]) -> _Fitted:
+        key = (tag.source or "", tag.filter or "", tag.purpose)
+        if key in fitted:
+            return fitted[key]
+        c = columns_of(tag, m)
+        view = f"_p_{tag.name}"
+        _restricted_view(engine, tag, m, as_of, view)
+        summary = rfm_summary(engine, view, customer=c.user, date=c.time, amount=c.amount or "",
+                              calibration_end=as_of.date(), time_unit="day")
+        n_tx = int(engine.query_rows(f"SELECT count(*) FROM {q(view)}")[0][0])
+        first = engine.query_rows(f"SELECT CAST(min({q(c.time)}) AS DATE) FROM {q(view)}")[0][0]
+        engine.execute(f"DROP TABLE IF EXISTS {q(view)}")
+        if len(summary) < 10:
+            raise ProfileguardError(f"tag {tag.name!r}: {len(summary)} customers with consent "
+                                    "for its purpose; too few to fit a model")
+        model = fit_customer_value(summary)
+        cards = [c.to_dict() for c in model_cards(
+            model, training_window=(str(first), as_of.date().isoformat()), transactions=n_tx)]
+        fitted[key] = _Fitted(summary, model, cards)
+        return fitted[key]
+
+    def _one(self, engine: DuckDBEngine, m: Manifest, tag: Tag, as_of: dt.datetime,
+             fitted: dict[tuple[str, str, str], _Fitted]) -> tuple[pa.Table, list[dict[str, Any]]]:
+        p = tag.params
+        if tag.model == "interests":
+            return self._interests(engine, m, tag, as_of)
+        fit = self._customer_value(engine, m, tag, as_of, fitted)
+        s, model = fit.summary, fit.model
+        ids = s.customer_id.cast(pa.string())
+        purchases = s.frequency + 1
+        since = s.T - s.recency
+        base = {"user_id": ids, f"{tag.name}__purchases": pa.array(purchases.astype(int)),
+                f"{tag.name}__days_since": pa.array(since.astype(int)),
+                f"{tag.name}__history_days": pa.array(s.T.astype(int))}
+        r = float(model.bgnbd.params.r)
+        output = str(p.get("output", tag.model))
+        card_extra: dict[str, Any] = {"tag": tag.name, "output": output}
+        if tag.model == "segments":
+            return self._segments(tag, s, engine, m, as_of, card_extra)
+        if output in {"p_alive", "churn_risk"}:
+            alive = model.p_alive(s)
+            conf = np.maximum(alive, 1 - alive)
+            if output == "p_alive":
+                value: pa.Array = pa.array(np.round(alive, 3))
+            else:
+                lo, hi = (float(b) for b in p.get("bands", [0.3, 0.7]))
+                risk = 1 - alive
+                value = pa.array(np.where(risk < lo, "low", np.where(risk < hi, "medium", "high")))
+                base[f"{tag.name}__risk"] = pa.array(np.round(risk, 3))
+        elif output == "expected_purchases":
+            horizon = float(p.get("horizon_days", 90))
+            value = pa.array(np.round(model.expected_purchases(s, horizon), 2))
+            conf = _cv_confidence(r, s.frequency)
+        elif tag.model == "clv":
+            months = max(1, round(float(p.get("horizon_days", 180)) / (365.25 / 12)))
+            rate = float(p.get("monthly_discount_rate", 0.01))
+            clv = model.clv(s, months=months, monthly_discount_rate=rate)
+            conf = _cv_confidence(r, s.frequency)
+            if output == "value_tier":
+                qs = [float(x) for x in p.get("quantiles", [0.5, 0.8, 0.95])]
+                edges = np.quantile(clv, qs)
+                names = p.get("labels", ["low", "medium", "high", "top"])
+                value = pa.array([names[int(np.searchsorted(edges, v, side="right"))] for v in clv])
+                base[f"{tag.name}__clv"] = pa.array(np.round(clv, 2))
+                card_extra["tier_edges"] = [float(e) for e in edges]
+            else:
+                value = pa.array(np.round(clv, 2))
+        else:
+            raise ProfileguardError(f"tag {tag.name!r}: unknown output {output!r} for model "
+                                    f"{tag.model!r}")
+        base[tag.name] = value
+        base[f"{tag.name}__confidence"] = pa.array(np.round(conf, 3))
+        cards = [dict(c, **card_extra) for c in fit.cards]
+        return pa.table(base), cards
+
+    def _interests(self, engine: DuckDBEngine, m: Manifest, tag: Tag, as_of: dt.datetime
+                   ) -> tuple[pa.Table, list[dict[str, Any]]]:
+        p = tag.params
+        c = columns_of(tag, m)
+        cfg = InterestConfig(half_life_days=float(p.get("half_life_days", 30)),
+                             weights={str(k): float(v) for k, v in p.get(
+                                 "weights", {"view": 1, "add_to_cart": 3, "purchase": 10}).items()},
+                             threshold=float(p.get("threshold", 2.0)),
+                             top_k=int(p.get("top", 3)))
+        view = f"_p_{tag.name}"
+        _restricted_view(engine, tag, m, as_of, view)
+        refunds = p.get("refunds")  # e.g. {source: orders, time: refund_time, category_from: items}
+        union = (f"SELECT {q(c.user)} AS u, {q(c.time)} AS ts, {q(c.event_type or '')} AS et, "
+                 f"{q(c.category or '')} AS cat, FALSE AS refunded FROM {q(view)}")
+        if isinstance(refunds, dict) and engine.table_exists(str(refunds.get("source"))):
+            rs, rt = str(refunds["source"]), str(refunds.get("time", "refund_time"))
+            items = str(refunds.get("category_from", "items"))
+            union += (f" UNION ALL SELECT o.user_id, o.{q(rt)}, 'purchase', i.category, TRUE "
+                      f"FROM {q(rs)} o JOIN {q(items)} i USING (item_id) WHERE o.status = "
+                      f"'refunded' AND o.{q(rt)} IS NOT NULL AND o.user_id IN "
+                      f"(SELECT u FROM (SELECT DISTINCT {q(c.user)} AS u FROM {q(view)}))")
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE _p_interest_events AS {union}")
+        top = engine.query_arrow(interests_sql("_p_interest_events", as_of, cfg, user="u",
+                                               ts="ts", event_type="et", category="cat"))
+        totals = engine.query_arrow(interests_sql("_p_interest_events", as_of, InterestConfig(
+            half_life_days=cfg.half_life_days, weights=cfg.weights, threshold=0.0, top_k=1000),
+            user="u", ts="ts", event_type="et", category="cat"))
+        engine.execute(f"DROP TABLE IF EXISTS {q(view)}")
+        engine.execute("DROP TABLE IF EXISTS _p_interest_events")
+        listed: dict[str, list[tuple[str, float]]] = {}
+        for u, cat, aff, rank in zip(*(top.column(n).to_pylist() for n in
+                                       ("user", "category", "affinity", "rank")), strict=True):
+            if rank <= cfg.top_k:
+                listed.setdefault(u, []).append((cat, aff))
+        total: dict[str, float] = {}
+        for u, aff in zip(totals.column("user").to_pylist(), totals.column("affinity").to_pylist(),
+                          strict=True):
+            total[u] = total.get(u, 0.0) + max(float(aff), 0.0)
+        users = sorted(listed)
+        rows = [listed[u] for u in users]
+        table = pa.table({
+            "user_id": pa.array(users, pa.string()),
+            tag.name: pa.array([",".join(cat for cat, _ in r) for r in rows], pa.string()),
+            f"{tag.name}__confidence": pa.array(
+                [round(sum(a for _, a in r) / total[u], 3) if total.get(u) else 0.0
+                 for u, r in zip(users, rows, strict=True)]),
+            f"{tag.name}__affinity": pa.array(
+                [", ".join(f"{cat} {a:.1f}" for cat, a in r) for r in rows], pa.string()),
+        })
+        card = {"tag": tag.name, "model": "interests", "parameters": {
+                    "half_life_days": cfg.half_life_days, "threshold": cfg.threshold,
+                    "top_k": cfg.top_k, **{f"weight_{k}": v for k, v in cfg.weights.items()}},
+                "training_window": ["", as_of.date().isoformat()],
+                "data_size": {"users": len(users)}, "validation": {},
+                "features": [c.event_type, c.category, c.time],
+                "feature_categories": {}, "notes": "exponentially decayed category affinity"}
+        return table, [card]
+
+    def _segments(self, tag: Tag, s: RFMSummary, engine: DuckDBEngine, m: Manifest,
+                  as_of: dt.datetime, extra: dict[str, Any]) -> tuple[pa.Table, list[dict[str, Any]]]:
+        p = tag.params
+        features = {"monetary": s.monetary_value, "recency_days": s.T - s.recency,
+                    "frequency": s.frequency}
+        k_range = range(int(p.get("k_min", 2)), int(p.get("k_max", 6)) + 1)
+        previous = self._previous_segmentation(tag.name)
+        seg = build_segments(features, k_range=k_range, previous=previous,
+                             seed=int(p.get("seed", 0)))
+        by_label = {x.label: x for x in seg.segments}
+        labels = seg.labels.tolist()
+        conf = max(0.0, min(1.0, float(seg.silhouette)))
+        table = pa.table({
+            "user_id": s.customer_id.cast(pa.string()),
+            tag.name: pa.array([f"S{lab}" for lab in labels], pa.string()),
+            f"{tag.name}__confidence": pa.array([round(conf, 3)] * len(labels)),
+            f"{tag.name}__name_zh": pa.array([by_label[lab].name_zh for lab in labels]),
+            f"{tag.name}__name_en": pa.array([by_label[lab].name_en for lab in labels]),
+        })
+        card = {**extra, "model": "kmeans_segments", "parameters": {
+                    "k": float(seg.k), "silhouette": float(seg.silhouette)},
+                "segments": [{"label": x.label, "size": x.size, "centroid": x.centroid,
+                              "name_en": x.name_en, "name_zh": x.name_zh} for x in seg.segments],
+                "training_window": ["", as_of.date().isoformat()],
+                "data_size": {"customers": len(labels)},
+                "validation": {"silhouette": float(seg.silhouette)},
+                "features": list(seg.features), "feature_categories": {
+                    f: "user.behavior.purchase_history" for f in seg.features},
+                "notes": "k-means on log-scaled standardized RFM; labels matched to the "
+                         "previous build's centroids"}
+        return table, [card]
+
+    def _previous_segmentation(self, tag: str) -> Segmentation | None:
+        card = self.previous.get(tag)
+        if not card or "segments" not in card:
+            return None
+        segs = tuple(Segment(int(x["label"]), int(x["size"]),
+                             {k: float(v) for k, v in x["centroid"].items()},
+                             str(x["name_en"]), str(x["name_zh"])) for x in card["segments"])
+        return Segmentation(tuple(card.get("features", ())), np.zeros(0, dtype=np.int64), segs,
+                            len(segs), float(card.get("validation", {}).get("silhouette", 0.0)))
+
+
+def previous_cards(engine: DuckDBEngine) -> list[dict[str, Any]]:
+    """The model cards stored with the current snapshot (for stable segment labels)."""
+    from profileguard.model import snapshot
+
+    snap = snapshot.current(engine)
+    if snap is None or not engine.table_exists(snap.cards):
+        return []
+    return [json.loads(r[0]) for r in engine.query_rows(f"SELECT card FROM {snap.cards}")]
