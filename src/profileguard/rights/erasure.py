@@ -178,7 +178,8 @@ def _erase_operational(ctx: RightsContext, pid: str, request_id: int | None, now
             .where(t.export_members.c.user_pid == pid)).fetchall()
         result.exports_to_recall = sorted({f"{r.recipient or 'subject'}: {r.path}" for r in exports})
         for table in (t.identity_map, t.consents, t.preferences, t.tag_overrides,
-                      t.export_members, t.complaints):
+                      t.export_members, t.complaints, t.apply_campaign_sends,
+                      t.apply_price_quotes):
             n = conn.execute(sa.delete(table).where(table.c.user_pid == pid)).rowcount
             result.deleted[f"state.{table.name}"] = int(n or 0)
         exists = conn.execute(sa.select(t.tombstones.c.user_pid).where(

@@ -87,6 +87,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the operational tables", _create_tables),
     Migration(2, "indexes for ledger diagnosis and the rights queue",
               _create_ledger_lookup_indexes),
+    Migration(3, "campaign sends and the price-quote log of the applications",
+              _create_tables),
 )
 
 
