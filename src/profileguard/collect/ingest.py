@@ -127,7 +127,7 @@ def ensure_system_tables(engine: DuckDBEngine) -> None:
     engine.execute(
         f"CREATE TABLE IF NOT EXISTS {INGEST_FILES} (file_id BIGINT, source VARCHAR, "
         "file VARCHAR, sha256 VARCHAR, rows_in BIGINT, loaded BIGINT, quarantined BIGINT, "
-        "ingested_at TIMESTAMP)")
+        "ingested_at TIMESTAMP, held BIGINT DEFAULT 0, already_loaded BIGINT DEFAULT 0)")
     engine.execute(f"CREATE TABLE IF NOT EXISTS {TOMBSTONES} (user_pid VARCHAR, erased_at TIMESTAMP)")
     engine.execute(f"CREATE TABLE IF NOT EXISTS {HELD} (source VARCHAR, file VARCHAR, "
                    "\"row\" BIGINT, user_pid VARCHAR, raw VARCHAR, file_id BIGINT, "
@@ -262,9 +262,9 @@ def ingest_file(
                 result.quarantined["malformed_row"] += len(sf.malformed)
             result.rows_in = staged + len(sf.malformed)
             engine.execute(
-                f"INSERT INTO {INGEST_FILES} VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP {lit(ts)})",
+                f"INSERT INTO {INGEST_FILES} VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP {lit(ts)}, ?, ?)",
                 [file_id, source_name, sf.path, digest, result.rows_in, result.loaded,
-                 result.quarantined_total])
+                 result.quarantined_total, result.held, result.already_loaded])
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {q(classified)}")
         engine.execute(f"DROP TABLE IF EXISTS {q(stage)}")
