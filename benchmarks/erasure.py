@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DATA, RESULTS, ResultTable  # noqa: E402
+from common import DATA, RESULTS, ResultTable
 
 AS_OF = dt.datetime(2026, 11, 1)
 
