@@ -36,21 +36,50 @@ def parse_as_of(value: str | None) -> dt.datetime:
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="build time (default: now)")]
 
 
+class EngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOpt = Annotated[EngineName, typer.Option(
+    "--engine", envvar="PROFILEGUARD_ENGINE",
+    help="where the build runs: duckdb (the workspace warehouse) or spark "
+         "(.profileguard/spark-warehouse/, sources exported from DuckDB as Parquet)")]
+SparkMasterOpt = Annotated[str | None, typer.Option(
+    "--spark-master", envvar="PROFILEGUARD_SPARK_MASTER",
+    help="Spark master URL with --engine spark (default: local[*])")]
+
+
 def build_cmd(
     manifest: ManifestOpt = None, state_url: StateUrlOpt = None, as_of: AsOfOpt = None,
     explain_only: Annotated[bool, typer.Option("--explain", help="print the SQL per step")] = False,
+    engine: EngineOpt = EngineName.duckdb, spark_master: SparkMasterOpt = None,
     fmt: FormatOpt = "table",  # type: ignore[assignment]
 ) -> None:
     """Build profiles: fused tag plans, consent and corrections applied, a new snapshot."""
     when = parse_as_of(as_of)
-    with open_services(manifest, state_url=state_url) as svc:
-        if explain_only:
+    if explain_only:
+        with open_services(manifest, state_url=state_url) as svc:
             steps = plan_steps(svc.manifest, svc.catalog, when)
+        if engine == EngineName.spark:  # what Spark runs: the plans after transpilation
+            from profileguard.store.spark_sql import to_spark
+
+            sqls = [to_spark(s.query) for s in steps]
             if fmt == "json":
-                print_json([{"name": s.name, "tags": list(s.tags), "sql": s.pretty()} for s in steps])
+                print_json([{"name": s.name, "tags": list(s.tags), "sql": sql}
+                            for s, sql in zip(steps, sqls, strict=True)])
             else:
-                console.print(explain(steps), highlight=False)
+                for s, sql in zip(steps, sqls, strict=True):
+                    console.print(f"-- {s.name}; tags: {', '.join(s.tags)}\n{sql};\n",
+                                  highlight=False)
             return
+        if fmt == "json":
+            print_json([{"name": s.name, "tags": list(s.tags), "sql": s.pretty()} for s in steps])
+        else:
+            console.print(explain(steps), highlight=False)
+        return
+    with open_services(manifest, state_url=state_url, engine=engine.value,
+                       spark_master=spark_master) as svc:
         report = build_profiles(svc, when)
     if fmt == "json":
         print_json(report.as_dict())

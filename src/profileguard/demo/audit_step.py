@@ -72,7 +72,7 @@ def write_demo_reports(directory: Path, docs: Path, as_of: dt.date) -> list[Path
 
 @register_step("audit")
 def step_audit(ctx: DemoContext) -> None:
-    ctx.console.rule("[bold]5. Audit both manifests (PIPL, ECL, ALG, NPI, minors; GDPR for EU)")
+    ctx.console.rule("[bold]Audit both manifests (PIPL, ECL, ADV, ALG, NPI, minors; GDPR for EU)")
     svc: Services | None = ctx.state.get("services")
     if svc is None:
         svc = open_services(ctx.manifest)

@@ -199,16 +199,21 @@ def verify_erased(ctx: RightsContext, probes: set[str], pid: str) -> list[str]:
     for table in engine.tables():
         if table == TOMBSTONES or table.startswith("pg_legal_hold_"):
             continue
-        cols = engine.query_rows(
+        cols = [str(r[0]) for r in engine.query_rows(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-            "AND data_type IN ('VARCHAR', 'JSON')", [table])
-        for (col,) in cols:
-            for probe in probes:
-                n = engine.query_rows(
-                    f"SELECT count(*) FROM {q(table)} WHERE contains(CAST({q(col)} AS VARCHAR), ?)",
-                    [probe])[0][0]
-                if n:
-                    residuals.append(f"warehouse {table}.{col}: {n} row(s)")
+            "AND data_type IN ('VARCHAR', 'JSON')", [table])]
+        if not cols:
+            continue
+        # one scan per table: a count per column of rows holding any probe
+        sums = ", ".join(
+            "sum(CASE WHEN " + " OR ".join(
+                f"contains(CAST({q(c)} AS VARCHAR), ?)" for _ in probes) + " THEN 1 ELSE 0 END)"
+            for c in cols)
+        params = [p for _ in cols for p in probes]
+        counts = engine.query_rows(f"SELECT {sums} FROM {q(table)}", params)[0]
+        for col, n in zip(cols, counts, strict=True):
+            if n:
+                residuals.append(f"warehouse {table}.{col}: {n} row(s)")
     keep = {"ledger", "rights_requests", "tombstones", "schema_version"}
     with ctx.store.read() as conn:
         for op_table in t.metadata.sorted_tables:

@@ -35,10 +35,12 @@ GENESIS = "0" * 64
 #: advisory-lock key of the chain head ("pgledger" as an int)
 LEDGER_LOCK_KEY = 0x70676C6564676572
 
+#: digit runs inside hexadecimal text (digests, hashes) are not identifiers, hence the
+#: hex-digit look-arounds
 _RAW_IDENTIFIERS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("a mobile number", re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")),
+    ("a mobile number", re.compile(r"(?<![0-9A-Fa-f])(?:\+?86[- ]?)?1[3-9]\d{9}(?![0-9A-Fa-f])")),
     ("an e-mail address", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
-    ("a resident ID number", re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")),
+    ("a resident ID number", re.compile(r"(?<![0-9A-Fa-f])\d{17}[\dXx](?![0-9A-Fa-f])")),
 )
 
 

@@ -1,0 +1,1 @@
+"""audit room (see CONTRIBUTING.md)."""

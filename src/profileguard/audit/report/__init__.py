@@ -1,0 +1,1 @@
+"""Audit reports: terminal (Rich), JSON, Markdown, self-contained HTML, SARIF 2.1.0."""

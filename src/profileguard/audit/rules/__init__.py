@@ -1,0 +1,13 @@
+"""The rule packs; importing this package registers every rule."""
+
+from profileguard.audit.rules import (  # noqa: F401
+    alg,
+    ecl,
+    gdpr,
+    meta,
+    minors,
+    npi,
+    pipl,
+    pipl_govern,
+    pipl_use,
+)
