@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from profileguard.audit.fairness import PricingConfig
 from profileguard.pipeline.pricing import audit_workspace_pricing, workspace_quote_data
 from profileguard.pipeline.services import open_services
@@ -38,3 +40,36 @@ def test_workspace_pricing_audit_reports_what_it_controlled_for(demo_ws: Path) -
     assert all(t.attribute in audited for t in result.tests)
     # with the legitimate factors controlled, device OS (correlated with the A/B bucket) is clean
     assert "device_os" not in result.flagged_attributes
+
+
+def test_pricing_cli_without_users_reads_the_workspace(demo_ws: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from profileguard.cli import app
+
+    out = CliRunner().invoke(app, ["audit", "pricing", "--manifest", str(demo_ws), "--as-of",
+                                   "2026-11-01", "--time-bucket", "day", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert set(report) >= {"controlled_for", "tests", "flagged_attributes", "pairs"}
+
+
+def test_audit_with_pricing_adds_review_findings_for_a_flagged_gap(
+        demo_ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import profileguard.pipeline.pricing as pricing
+    from profileguard.audit.api import audit_path
+    from profileguard.audit.fairness import assemble, audit_pricing
+    from profileguard.audit.fairness.simulate import SimulationSpec, Surcharge, simulate_market
+
+    market = simulate_market(SimulationSpec(n_quotes=12_000, seed=4, surcharges=(
+        Surcharge("loyalty_tier", "gold", 0.05),)))
+    planted = audit_pricing(assemble(market.quotes, market.users, market.items))
+    monkeypatch.setattr(pricing, "audit_workspace_pricing", lambda *a, **k: planted)
+    with_pricing = audit_path(demo_ws, pricing=True)
+    without = audit_path(demo_ws)
+    added = [f for f in with_pricing.findings if f not in without.findings
+             and f.rule not in {g.rule for g in without.findings}]
+    assert {(f.law, f.article) for f in added} == {("PIPL", "24"), ("ALG", "21")}
+    assert all(f.severity == "review" and "loyalty_tier" in f.message for f in added)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from profileguard.audit.context import AuditContext
 from profileguard.audit.engine import AuditResult, run_audit
+from profileguard.audit.finding import Evidence, Finding
 from profileguard.errors import ProfileguardError
 from profileguard.manifest import find_manifest, load_manifest
 from profileguard.store.workspace import STATE_DIR
@@ -43,10 +44,39 @@ def load_context(manifest: str | Path | None = None, *, as_of: dt.date | None = 
 
 
 def audit_path(manifest: str | Path | None = None, *, as_of: dt.date | None = None,
-               state_url: str | None = None, data: bool = True) -> AuditResult:
-    """Audit ``manifest`` and its workspace."""
+               state_url: str | None = None, data: bool = True,
+               pricing: bool = False) -> AuditResult:
+    """Audit ``manifest`` and its workspace; with ``pricing`` also run the pricing audit on
+    the workspace's quotes and add its ``review`` findings (PIPL 24, ALG 21, GDPR 22)."""
     ctx, sha = load_context(manifest, as_of=as_of, state_url=state_url, data=data)
-    return run_audit(ctx, sha256=sha)
+    extra = pricing_review_findings(ctx, state_url) if pricing else []
+    return run_audit(ctx, sha256=sha, extra=extra)
+
+
+def pricing_review_findings(ctx: AuditContext, state_url: str | None = None) -> list[Finding]:
+    """The workspace pricing audit's flags as findings (none without quotes)."""
+    from profileguard.audit.fairness import PricingConfig, pricing_findings
+    from profileguard.pipeline.pricing import audit_workspace_pricing
+    from profileguard.pipeline.services import open_services
+
+    path = Path(ctx.manifest_path)
+    if not has_workspace(path):
+        return []
+    with open_services(path, state_url=state_url) as svc:
+        if not svc.engine.table_exists("quotes"):
+            return []
+        when = dt.datetime.combine(ctx.as_of, dt.time())
+        result = audit_workspace_pricing(svc, when, PricingConfig(
+            threshold=ctx.manifest.audit.materiality_threshold))
+    out = []
+    for d in pricing_findings(result, tuple(ctx.manifest.jurisdictions), "workspace quotes"):
+        title = d["title"]
+        out.append(Finding(
+            rule=d["rule"], law=d["law"], article=d["article"], severity=d["severity"],
+            stage=d["stage"], title=title["en"], title_zh=title["zh"], message=d["message"],
+            evidence=[Evidence("table", str(e["detail"]), e.get("path")) for e in d["evidence"]],
+            fix=d["fix"], penalty=d["penalty"]))
+    return out
 
 
 def render(result: AuditResult, fmt: str, base: Path | None = None) -> str:

@@ -106,9 +106,12 @@ def coverage(ctx: AuditContext) -> dict[str, float]:
     return out
 
 
-def run_audit(ctx: AuditContext, *, sha256: str | None = None) -> AuditResult:
+def run_audit(ctx: AuditContext, *, sha256: str | None = None,
+              extra: list[Finding] | None = None) -> AuditResult:
+    """Run the packs of the manifest's jurisdictions; ``extra`` adds findings computed
+    outside the rule functions (the pricing audit's ``review`` findings)."""
     rules = rules_for(ctx.manifest.jurisdictions)
-    found: list[Finding] = []
+    found: list[Finding] = list(extra or [])
     for r in rules:
         found.extend(_findings(r, ctx))
     active_ignores = {s.rule: s.reason for s in ctx.manifest.audit.ignore

@@ -27,7 +27,7 @@ def parse_day(value: str | None, option: str = "--as-of") -> dt.date | None:
 
 
 def run_audit_command(manifest: Path | None, fmt: str, out: Path | None, fail_on: str | None,
-                      as_of: str | None, state_url: str | None) -> int:
+                      as_of: str | None, state_url: str | None, pricing: bool = False) -> int:
     """Audit, print or write the report, and return the exit status per ``--fail-on``."""
     if fmt not in FORMATS:
         raise ProfileguardError(f"--format {fmt!r} is not allowed; use one of "
@@ -35,7 +35,7 @@ def run_audit_command(manifest: Path | None, fmt: str, out: Path | None, fail_on
     if fail_on is not None and fail_on not in FAIL_ON:
         raise ProfileguardError(f"--fail-on {fail_on!r} is not allowed; use one of "
                                 f"{', '.join(FAIL_ON)}")
-    result = audit_path(manifest, as_of=parse_day(as_of), state_url=state_url)
+    result = audit_path(manifest, as_of=parse_day(as_of), state_url=state_url, pricing=pricing)
     if fmt == "table" and out is None:
         print_result(result, Console())
     else:

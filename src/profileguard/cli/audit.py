@@ -20,7 +20,7 @@ from rich.table import Table
 
 from profileguard.audit.fairness.html import to_html
 from profileguard.audit.fairness.pricing import PricingConfig, PricingResult, audit_pricing
-from profileguard.audit.fairness.quotes import load_quote_data, read_table
+from profileguard.audit.fairness.quotes import QuoteData, load_quote_data, read_table
 from profileguard.audit.fairness.report import HEADERS, summary_line, test_row, to_json, to_markdown
 from profileguard.audit.fairness.targeting import TargetingResult, audit_targeting
 from profileguard.errors import ProfileguardError
@@ -58,13 +58,14 @@ def audit_main(
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="Exit 1 when a high, medium or low finding (or worse) remains.")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Audit date YYYY-MM-DD (default: today).")] = None,
     state_url: Annotated[str | None, typer.Option("--state-url", envvar="PROFILEGUARD_STATE_URL", help="Operational database URL.")] = None,
+    pricing: Annotated[bool, typer.Option("--pricing", help="Also run the pricing audit on the workspace's quotes (PIPL 24, ALG 21 review findings).")] = False,
 ) -> None:
     """Audit the manifest and its workspace against the rule packs of its jurisdictions."""
     if ctx.invoked_subcommand is not None:
         return
     from profileguard.cli._audit_report import run_audit_command
 
-    code = run_audit_command(manifest, output_format, out, fail_on, as_of, state_url)
+    code = run_audit_command(manifest, output_format, out, fail_on, as_of, state_url, pricing)
     if code:
         raise typer.Exit(code)
 
@@ -101,9 +102,29 @@ def _price_table(result: PricingResult, console: Console) -> None:
         )
 
 
+def _workspace_quotes(manifest: Path | None, quotes: Path | None, as_of: str | None) -> QuoteData:
+    import datetime as dt
+
+    from profileguard.audit.fairness.quotes import Source, assemble
+    from profileguard.pipeline.pricing import workspace_quote_data
+    from profileguard.pipeline.services import open_services
+
+    when = dt.datetime.fromisoformat(as_of) if as_of else dt.datetime.now()
+    with open_services(manifest) as svc:
+        data = workspace_quote_data(svc, when)
+    if quotes is None:
+        return data
+    frame, source = read_table(quotes, "quotes")
+    users = data.frame[["user_id", *data.user_attributes]].drop_duplicates("user_id")
+    items = data.frame[["item_id", "category"]].drop_duplicates("item_id")
+    return assemble(frame, users, items, quotes_source=source,
+                    users_source=Source("workspace users (derived attributes)"),
+                    items_source=Source("workspace items"))
+
+
 @audit_app.command("pricing")
 def pricing_command(
-    quotes: Annotated[Path, typer.Argument(help="Quotes: CSV or Parquet with user_id, item_id, ts, price.")],
+    quotes: Annotated[Path | None, typer.Argument(help="Quotes: CSV or Parquet with user_id, item_id, ts, price (default: the workspace's quotes).")] = None,
     users: Annotated[Path | None, typer.Option("--users", help="User attributes (CSV/Parquet) keyed by user_id.")] = None,
     items: Annotated[Path | None, typer.Option("--items", help="Item attributes with item_id, category.")] = None,
     attributes: Annotated[str | None, typer.Option("--attributes", help="Attributes to audit, comma-separated (default: all user columns).")] = None,
@@ -117,11 +138,20 @@ def pricing_command(
     coupon_is_price: Annotated[bool, typer.Option("--coupon-is-price", help="Do not treat coupons as a legitimate factor.")] = False,
     output_format: Annotated[PriceFormat, typer.Option("--format", help="table, json, md or html.")] = PriceFormat.table,
     out: Annotated[Path | None, typer.Option("--out", help="Write the report to this file.")] = None,
+    manifest: Annotated[Path | None, typer.Option("--manifest", "-m", help="Workspace used without --users (default: here or nearest parent).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Workspace attributes as of this date (default: now).")] = None,
 ) -> None:
-    """Price discrimination by profile (大数据杀熟): same item, same time, different users."""
+    """Price discrimination by profile (大数据杀熟): same item, same time, different users.
+
+    Without --users the workspace supplies the user attributes (tenure, order count,
+    membership, device, city tier, age band, gender, derived at --as-of) and, when QUOTES
+    is omitted, the quotes too."""
     if users is None:
-        raise ProfileguardError("no workspace users table; pass --users USERS.csv")
-    data = load_quote_data(quotes, users, items)
+        data = _workspace_quotes(manifest, quotes, as_of)
+    elif quotes is None:
+        raise ProfileguardError("pass QUOTES with --users (or neither, to use the workspace)")
+    else:
+        data = load_quote_data(quotes, users, items)
     config = PricingConfig(
         attributes=_names(attributes),
         controls=_names(controls) or (),
