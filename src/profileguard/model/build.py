@@ -36,7 +36,7 @@ from profileguard.model.plan import (
     fuse_plan,
     group_descriptive,
 )
-from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import Engine
 from profileguard.store.engine import quote_ident as q
 
 FAULT_ENV = "PROFILEGUARD_FAULT_AT"
@@ -75,7 +75,7 @@ class PredictiveResult:
     cards: list[dict[str, Any]] = field(default_factory=list)
 
 
-PredictiveStep = Callable[[DuckDBEngine, Manifest, datetime, Catalog], PredictiveResult | None]
+PredictiveStep = Callable[[Engine, Manifest, datetime, Catalog], PredictiveResult | None]
 
 
 @dataclass
@@ -122,7 +122,7 @@ def plan_steps(m: Manifest, catalog: Catalog, as_of: datetime, dialect: str = "d
 
 
 def build(
-    engine: DuckDBEngine, m: Manifest, *, manifest_sha256: str, as_of: datetime,
+    engine: Engine, m: Manifest, *, manifest_sha256: str, as_of: datetime,
     decisions: Decisions | None = None, keep: int = 3,
     predictive: PredictiveStep | None = None,
 ) -> BuildReport:
@@ -134,31 +134,31 @@ def build(
     engine.load_arrow("_d_allowed", decisions.allowed, mode="replace")
     engine.load_arrow("_d_objectors", decisions.objectors, mode="replace")
     engine.load_arrow("_d_overrides", decisions.overrides, mode="replace")
-    engine.execute("CREATE OR REPLACE TABLE _d_ovr AS SELECT user_pid, tag, action, value FROM "
+    engine.execute("CREATE OR REPLACE TEMP TABLE _d_ovr AS SELECT user_pid, tag, action, value FROM "
                    "(SELECT *, row_number() OVER (PARTITION BY user_pid, tag ORDER BY created_at "
                    "DESC) AS rn FROM _d_overrides) WHERE rn = 1")
     _fault("plans")
     descriptive = [s for s in steps if s.kind == "descriptive"]
     for i, step in enumerate(descriptive):
-        engine.execute(f"CREATE OR REPLACE TABLE _b_{i} AS {step.sql}")
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_{i} AS {step.sql}")
     _fault("descriptive")
     users_sql = " UNION ".join(f"SELECT user_id FROM _b_{i}" for i in range(len(descriptive))) or (
         "SELECT CAST(NULL AS VARCHAR) AS user_id WHERE FALSE")
-    engine.execute(f"CREATE OR REPLACE TABLE _b_users AS SELECT user_id FROM ({users_sql}) "
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_users AS SELECT user_id FROM ({users_sql}) "
                    "WHERE user_id NOT IN (SELECT user_pid FROM _d_objectors)")
     joins = " ".join(f"LEFT JOIN _b_{i} USING (user_id)" for i in range(len(descriptive)))
-    engine.execute(f"CREATE OR REPLACE TABLE _b_wide AS SELECT * FROM _b_users {joins}")
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_wide AS SELECT * FROM _b_users {joins}")
     columns = [c for s in descriptive for c in s.columns]
     derived_step = next((s for s in steps if s.kind == "derived"), None)
     if derived_step is not None:
         deps = sorted({d for t in catalog.buildable if t.tag.kind == "derived" and t.validated
                        for d in t.validated.depends_on if d in columns})
         where = " AND ".join(f"{q(d)} IS NOT NULL" for d in deps) or "TRUE"
-        engine.execute(f"CREATE OR REPLACE TABLE _b_derived_input AS SELECT * FROM _b_wide "
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_derived_input AS SELECT * FROM _b_wide "
                        f"WHERE {where}")
-        engine.execute(f"CREATE OR REPLACE TABLE _b_derived AS {derived_step.sql}")
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_derived AS {derived_step.sql}")
         dcols = ", ".join(f"d.{q(c)}" for c in derived_step.columns)
-        engine.execute(f"CREATE OR REPLACE TABLE _b_wide AS SELECT w.*, {dcols} FROM _b_wide w "
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_wide AS SELECT w.*, {dcols} FROM _b_wide w "
                        "LEFT JOIN _b_derived d USING (user_id)")
         columns += list(derived_step.columns)
     _fault("derived")
@@ -169,7 +169,7 @@ def build(
         if result is not None and result.table.num_rows:
             engine.load_arrow("_b_pred", result.table, mode="replace")
             pcols = [c for c in result.table.column_names if c != "user_id"]
-            engine.execute("CREATE OR REPLACE TABLE _b_wide AS SELECT w.*, "
+            engine.execute("CREATE OR REPLACE TEMP TABLE _b_wide AS SELECT w.*, "
                            + ", ".join(f"p.{q(c)}" for c in pcols)
                            + " FROM _b_wide w LEFT JOIN _b_pred p USING (user_id)")
             columns += pcols
@@ -178,9 +178,10 @@ def build(
     tags = [t for t in catalog.buildable if t.name in columns]
     _write_snapshot(engine, m, sid, tags, columns, as_of, predictive_tags, cards)
     _fault("written")
-    counts = {t.name: int(engine.query_rows(
-        f"SELECT count({q(t.name)}) FROM snap_{sid}_wide")[0][0]) for t in tags}
-    users = int(engine.query_rows(f"SELECT count(*) FROM snap_{sid}_wide")[0][0])
+    tallies = engine.query_rows("SELECT " + ", ".join(
+        ["count(*)"] + [f"count({q(t.name)})" for t in tags]) + f" FROM snap_{sid}_wide")[0]
+    counts = {t.name: int(n) for t, n in zip(tags, tallies[1:], strict=True)}
+    users = int(tallies[0])
     info = snapshot.SnapshotInfo(sid, as_of, datetime.now(), manifest_sha256, users, counts)
     snapshot.register(engine, info, keep)
     objectors = int(engine.query_rows("SELECT count(*) FROM _d_objectors")[0][0])
@@ -191,31 +192,37 @@ def build(
     return BuildReport(info, steps, catalog.refusals, counts, users, objectors)
 
 
-def _write_snapshot(engine: DuckDBEngine, m: Manifest, sid: int, tags: list[TagInfo],
+def _write_snapshot(engine: Engine, m: Manifest, sid: int, tags: list[TagInfo],
                     columns: list[str], as_of: datetime, predictive: list[str],
                     cards: list[dict[str, Any]]) -> None:
     purposes = sorted({t.tag.purpose for t in tags})
-    allow_joins = " ".join(
-        f"LEFT JOIN (SELECT DISTINCT user_pid FROM _d_allowed WHERE purpose = '{p}') "
-        f"{q('a_' + p)} ON {q('a_' + p)}.user_pid = w.user_id" for p in purposes)
-    ovr_joins = " ".join(
-        f"LEFT JOIN (SELECT user_pid, action, value FROM _d_ovr WHERE tag = '{t.name}') "
-        f"{q('o_' + t.name)} ON {q('o_' + t.name)}.user_pid = w.user_id" for t in tags)
+    # people's decisions pivoted to one row per person: two joins, whatever the tag count
+    allowed_cols = ", ".join(f"bool_or(purpose = '{p}') AS {q('a_' + p)}" for p in purposes)
+    engine.execute("CREATE OR REPLACE TEMP TABLE _b_allowed AS SELECT user_pid"
+                   + (f", {allowed_cols}" if allowed_cols else "")
+                   + " FROM _d_allowed GROUP BY user_pid")
+    ovr_cols = ", ".join(
+        f"max(CASE WHEN tag = '{t.name}' THEN action END) AS {q('oa_' + t.name)}, "
+        f"max(CASE WHEN tag = '{t.name}' THEN value END) AS {q('ov_' + t.name)}" for t in tags)
+    engine.execute("CREATE OR REPLACE TEMP TABLE _b_ovr AS SELECT user_pid"
+                   + (f", {ovr_cols}" if ovr_cols else "") + " FROM _d_ovr GROUP BY user_pid")
     types = engine.column_types("_b_wide")
     selects = ["w.user_id AS user_id"]
     for t in tags:
-        a, o = q("a_" + t.tag.purpose), q("o_" + t.name)
-        ok = f"{a}.user_pid IS NOT NULL"
-        value = (f"CASE WHEN {o}.action = 'delete' THEN NULL WHEN {o}.action = 'correct' "
-                 f"THEN TRY_CAST({o}.value AS {types.get(t.name, 'VARCHAR')}) "
+        ok = f"coalesce(a.{q('a_' + t.tag.purpose)}, FALSE)"
+        action, given = f"o.{q('oa_' + t.name)}", f"o.{q('ov_' + t.name)}"
+        value = (f"CASE WHEN {action} = 'delete' THEN NULL WHEN {action} = 'correct' "
+                 f"THEN TRY_CAST({given} AS {types.get(t.name, 'VARCHAR')}) "
                  f"ELSE w.{q(t.name)} END")
         selects.append(f"CASE WHEN {ok} THEN {value} END AS {q(t.name)}")
-        selects.append(f"({ok} AND {o}.action = 'correct') AS {q('_corr_' + t.name)}")
+        selects.append(f"({ok} AND {action} = 'correct') AS {q('_corr_' + t.name)}")
         for c in columns:
             if c.startswith(t.name + "__"):
-                selects.append(f"CASE WHEN {ok} AND {o}.action IS DISTINCT FROM 'delete' "
+                selects.append(f"CASE WHEN {ok} AND {action} IS DISTINCT FROM 'delete' "
                                f"THEN w.{q(c)} END AS {q(c)}")
-    engine.execute(f"CREATE OR REPLACE TABLE _b_final AS SELECT {', '.join(selects)} "
+    allow_joins = "LEFT JOIN _b_allowed a ON a.user_pid = w.user_id"
+    ovr_joins = "LEFT JOIN _b_ovr o ON o.user_pid = w.user_id"
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_final AS SELECT {', '.join(selects)} "
                    f"FROM _b_wide w {allow_joins} {ovr_joins}")
     keep_cols = ["user_id"] + [c for t in tags for c in [t.name] + [
         x for x in columns if x.startswith(t.name + "__")]]
@@ -224,32 +231,30 @@ def _write_snapshot(engine: DuckDBEngine, m: Manifest, sid: int, tags: list[TagI
     ts = as_of.strftime("%Y-%m-%d %H:%M:%S")
     parts = []
     for t in tags:
-        inputs = [c for c in columns if c.startswith(t.name + "__") and not c.endswith("__confidence")]
-        deps = list(t.validated.depends_on) if t.validated else []
-        struct = ", ".join([f"'{c.split('__', 1)[1]}': {q(c)}" for c in inputs]
-                           + [f"'{d}': {q(d)}" for d in deps] + [f"'value': {q(t.name)}"])
         kind = "prediction" if t.name in predictive else "fact"
         conf = (f"CAST({q(t.name + '__confidence')} AS DOUBLE)"
                 if f"{t.name}__confidence" in columns else "1.0")
         valid_until = (as_of + (t.tag.valid_for.as_timedelta() or timedelta(days=3650))
                        ).strftime("%Y-%m-%d %H:%M:%S")
+        # explanation inputs stay in the wide table (tag__input columns): no per-row JSON
         parts.append(
             f"SELECT user_id, '{t.name}' AS tag, CAST({q(t.name)} AS VARCHAR) AS value, "
             f"CASE WHEN {q('_corr_' + t.name)} THEN 'corrected' ELSE '{kind}' END AS kind, "
             f"CASE WHEN {q('_corr_' + t.name)} THEN 1.0 ELSE {conf} END AS confidence, "
             f"'{t.tag.purpose}' AS purpose, TIMESTAMP '{ts}' AS computed_at, "
-            f"TIMESTAMP '{valid_until}' AS valid_until, to_json({{{struct}}}) AS inputs "
+            f"TIMESTAMP '{valid_until}' AS valid_until "
             f"FROM _b_final WHERE {q(t.name)} IS NOT NULL")
     if parts:
         engine.execute(f"CREATE TABLE snap_{sid}_long AS " + " UNION ALL ".join(parts))
     else:
         engine.execute(f"CREATE TABLE snap_{sid}_long (user_id VARCHAR, tag VARCHAR, value VARCHAR,"
                        " kind VARCHAR, confidence DOUBLE, purpose VARCHAR, computed_at TIMESTAMP, "
-                       "valid_until TIMESTAMP, inputs JSON)")
+                       "valid_until TIMESTAMP)")
     import json
 
     engine.execute(f"CREATE TABLE snap_{sid}_cards (tag VARCHAR, card VARCHAR)")
     for card in cards:
         engine.execute(f"INSERT INTO snap_{sid}_cards VALUES (?, ?)",
                        [str(card.get("tag", "")), json.dumps(card, default=str, ensure_ascii=False)])
-    engine.execute("DROP TABLE IF EXISTS _b_final")
+    for scratch in ("_b_final", "_b_allowed", "_b_ovr"):
+        engine.execute(f"DROP TABLE IF EXISTS {scratch}")

@@ -8,7 +8,6 @@ rather than failing, so one odd value never hides the rest of a profile.
 
 from __future__ import annotations
 
-import json
 import string
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,6 +74,17 @@ class ExplainedTag:
         }
 
 
+def inputs_of(tag: str, row: dict[str, Any], depends_on: tuple[str, ...] | list[str] = ()
+              ) -> dict[str, Any]:
+    """A tag's explanation inputs from the person's wide snapshot row: its ``tag__input``
+    columns (not its confidence) and, for derived tags, the tags it reads."""
+    prefix = tag + "__"
+    inputs = {k[len(prefix):]: v for k, v in row.items()
+              if k.startswith(prefix) and k != prefix + "confidence"}
+    inputs.update({d: row.get(d) for d in depends_on})
+    return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in inputs.items()}
+
+
 def profile_of(engine: DuckDBEngine, m: Manifest, catalog: Catalog, user_pid: str,
                lang: str = "zh") -> list[ExplainedTag]:
     """Every tag the current snapshot holds for one person, explained."""
@@ -82,14 +92,17 @@ def profile_of(engine: DuckDBEngine, m: Manifest, catalog: Catalog, user_pid: st
     if snap is None:
         return []
     rows = engine.query_rows(
-        f"SELECT tag, value, kind, confidence, purpose, computed_at, valid_until, inputs "
+        f"SELECT tag, value, kind, confidence, purpose, computed_at, valid_until "
         f"FROM {snap.long} WHERE user_id = ? ORDER BY tag", [user_pid])
+    wide = engine.query_arrow(f"SELECT * FROM {snap.wide} WHERE user_id = ?", [user_pid])
+    row: dict[str, Any] = wide.to_pylist()[0] if wide.num_rows else {}
     out = []
     order = {t.name: i for i, t in enumerate(m.tags)}
-    for tag, value, kind, conf, purpose, computed, valid, inputs_json in rows:
+    for tag, value, kind, conf, purpose, computed, valid in rows:
         info = catalog.get(tag)
         decl = m.tag(tag)
-        inputs = json.loads(inputs_json) if inputs_json else {}
+        inputs = inputs_of(tag, row, info.validated.depends_on if info and info.validated else ())
+        inputs["value"] = value
         template = decl.explanation.get(lang) if decl else ""
         text = render(template, inputs) if template else f"{tag} = {value}"
         if kind == "corrected":
