@@ -151,9 +151,12 @@ def classify_sql(spec: GateSpec, staged: str) -> str:
     else:
         reason = column = detail = "NULL"
     cols = ", ".join(f"{typed[c]} AS {q(c)}" for c in fields)
-    raw = ", ".join(f"{lit(c)}: CAST({q(c)} AS VARCHAR)" for c in fields)
-    inner = (f"SELECT __row, {cols}, to_json({{{raw}}}) AS __raw"
+    raws = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q('__raw_' + c)}" for c in fields)
+    inner = (f"SELECT __row, {cols}, {raws}"
              f"{', ' + flags if flags else ''} FROM {q(staged)}")
     outer_cols = ", ".join(q(c) for c in fields)
+    # the row as read, for the quarantine record: built only for rows that fail the gate
+    raw = ", ".join(f"{lit(c)}: {q('__raw_' + c)}" for c in fields)
+    raw_json = f"CASE WHEN ({reason}) IS NOT NULL THEN to_json({{{raw}}}) END"
     return (f"SELECT __row, {outer_cols}, {reason} AS __reason, {column} AS __column, "
-            f"{detail} AS __detail, __raw FROM ({inner})")
+            f"{detail} AS __detail, {raw_json} AS __raw FROM ({inner})")

@@ -34,6 +34,8 @@ QUARANTINE = "pg_quarantine"
 INGEST_FILES = "pg_ingest_files"
 TOMBSTONES = "pg_tombstones"
 HELD = "pg_held"
+#: pseudonyms of person ids seen in this process, per key (bounded by the number of people)
+_PID_CACHE: dict[bytes, dict[str, str]] = {}
 HOLD_REASON = "held_no_consent"
 
 Progress = Callable[[str, int], None]
@@ -183,7 +185,10 @@ def _prepare(
                     if decl.mask:
                         arr = mask_undeclared(arr, col, decl)
                 if kind != "none":
-                    arr = apply_transform(kind, arr, key)
+                    # the person's id repeats in every batch: remember its pseudonym
+                    arr = apply_transform(kind, arr, key,
+                                          _PID_CACHE.setdefault(key, {}) if col == source.user
+                                          else None)
                 arrays.append(arr.cast(pa.string()))
             else:
                 arrays.append(pa.nulls(batch.num_rows, pa.string()))

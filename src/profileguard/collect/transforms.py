@@ -25,10 +25,11 @@ def _sha256(values: pa.Array) -> pa.Array:
     return pc.take(pa.array(digests, pa.string()), encoded.indices)
 
 
-def apply_transform(kind: str, values: pa.Array, key: bytes) -> pa.Array:
+def apply_transform(kind: str, values: pa.Array, key: bytes,
+                    cache: dict[str, str] | None = None) -> pa.Array:
     text = values.cast(pa.string())
     if kind == "pseudonymize":
-        return pseudonymize_array(key, text)
+        return pseudonymize_array(key, text, cache)
     if kind == "mask":
         return t.mask(text)
     if kind == "truncate_ip":

@@ -69,6 +69,10 @@ def mask(
     return pc.if_else(short, full, middle)
 
 
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"^\s*{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}\s*$"
+
+
 def _truncate_one(text: str, v4_prefix: int, v6_prefix: int) -> str | None:
     try:
         addr = ipaddress.ip_address(text.strip())
@@ -88,10 +92,19 @@ def truncate_ip(
     """
     if not (0 <= v4_prefix <= 32 and 0 <= v6_prefix <= 128):
         raise ProfileguardError("truncate_ip: v4_prefix must be 0–32 and v6_prefix 0–128")
-    encoded = pc.dictionary_encode(_as_string(column))
+    text = _as_string(column)
+    if v4_prefix == 24:
+        # the common case, vectorized: a.b.c.d → a.b.c.0/24 for valid IPv4 text
+        v4 = pc.match_substring_regex(text, _IPV4)
+        fast = pc.replace_substring_regex(text, _IPV4, r"\1.\2.\3.0/24")
+        rest = pc.if_else(pc.fill_null(v4, False), pa.scalar(None, pa.string()), text)
+        encoded = pc.dictionary_encode(rest)
+        slow = pa.array([_truncate_one(v, v4_prefix, v6_prefix) if v is not None else None
+                         for v in encoded.dictionary.to_pylist()], type=pa.string())
+        return pc.if_else(pc.fill_null(v4, False), fast, slow.take(encoded.indices))
+    encoded = pc.dictionary_encode(text)
     dictionary = [_truncate_one(v, v4_prefix, v6_prefix) for v in encoded.dictionary.to_pylist()]
     return pa.array(dictionary, type=pa.string()).take(encoded.indices)
-
 
 def _numbers(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     arr = _flat(column)

@@ -10,7 +10,6 @@ re-identify anyone (PIPL 73: de-identified, not anonymous).
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import secrets
@@ -55,7 +54,7 @@ PID_LENGTH = len(PID_PREFIX) + 26
 
 def pseudonym(key: bytes, value: str) -> str:
     """Deterministic pseudonym of ``value`` under ``key``: ``p_`` + base32 of 128 HMAC bits."""
-    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).digest()[:16]
+    digest = hmac.digest(key, value.encode("utf-8"), "sha256")[:16]
     return PID_PREFIX + base64.b32encode(digest).decode("ascii").rstrip("=").lower()
 
 
@@ -63,11 +62,22 @@ def is_pseudonym(value: str) -> bool:
     return value.startswith(PID_PREFIX) and len(value) == PID_LENGTH
 
 
-def pseudonymize_array(key: bytes, values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Pseudonymize a string column; HMAC is computed once per distinct value."""
+def pseudonymize_array(key: bytes, values: pa.Array | pa.ChunkedArray,
+                       cache: dict[str, str] | None = None) -> pa.Array:
+    """Pseudonymize a string column; HMAC is computed once per distinct value (and, with a
+    ``cache`` shared across batches, once per value per run)."""
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     arr = arr.cast(pa.string())
     encoded = pc.dictionary_encode(arr)
     uniques: Iterable[str | None] = encoded.dictionary.to_pylist()
-    mapped = pa.array([None if u is None else pseudonym(key, u) for u in uniques], pa.string())
-    return pc.take(mapped, encoded.indices)
+    memo = cache if cache is not None else {}
+    out: list[str | None] = []
+    for u in uniques:
+        if u is None:
+            out.append(None)
+            continue
+        pid = memo.get(u)
+        if pid is None:
+            pid = memo[u] = pseudonym(key, u)
+        out.append(pid)
+    return pc.take(pa.array(out, pa.string()), encoded.indices)
