@@ -154,5 +154,5 @@ def _load_steps() -> None:
     """Steps that live in their own modules register themselves on import."""
     import importlib
 
-    for module in ("apply_step", "pricing_step", "audit_step"):
+    for module in ("apply_step", "pricing_step", "audit_step", "serve_step"):
         importlib.import_module(f"profileguard.demo.{module}")

@@ -8,6 +8,8 @@ rather than failing, so one odd value never hides the rest of a profile.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import string
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +34,8 @@ class _Lenient(dict[str, Any]):
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "?"
     if isinstance(value, float):
         return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     if isinstance(value, Decimal):
@@ -82,7 +86,18 @@ def inputs_of(tag: str, row: dict[str, Any], depends_on: tuple[str, ...] | list[
     inputs = {k[len(prefix):]: v for k, v in row.items()
               if k.startswith(prefix) and k != prefix + "confidence"}
     inputs.update({d: row.get(d) for d in depends_on})
-    return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in inputs.items()}
+    return {k: _plain(v) for k, v in inputs.items()}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe input values: dates as ISO text, decimals as floats, NaN as missing."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    return value
 
 
 def profile_of(engine: DuckDBEngine, m: Manifest, catalog: Catalog, user_pid: str,

@@ -1,0 +1,81 @@
+"""The FastAPI application: one workspace served read-only, with the API and the pages.
+
+``create_app(manifest)`` opens the workspace (warehouse attached read-only, operational
+store shared), makes sure the server's own tables exist, and mounts the routers and the
+static files. ``app_from_env`` is the factory uvicorn workers call (``profileguard serve``
+passes the manifest and state URL in the environment).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from profileguard.errors import ProfileguardError
+from profileguard.server import errors
+from profileguard.server.keys import KeyRing
+from profileguard.server.ratelimit import RateLimiter
+from profileguard.server.routes import (
+    api_audience,
+    api_audit,
+    api_me,
+    api_people,
+    api_rights,
+    pages_center,
+    pages_public,
+    pages_staff,
+)
+from profileguard.server.state import (
+    ServerState,
+    Settings,
+    load_or_create_secret,
+    open_for_serving,
+)
+from profileguard.server.tables import ensure_tables
+from profileguard.server.tokens import Signer
+from profileguard.store.workspace import SECRETS_DIR
+
+MANIFEST_ENV = "PROFILEGUARD_MANIFEST"
+STATE_URL_ENV = "PROFILEGUARD_STATE_URL"
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(manifest: str | Path, *, state_url: str | None = None,
+               settings: Settings | None = None) -> FastAPI:
+    svc = open_for_serving(manifest, state_url)
+    ensure_tables(svc.store)
+    state = ServerState(svc, load_or_create_secret(svc.ws.root / SECRETS_DIR),
+                        settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(title="profileguard", version="0.1.0", docs_url=None, redoc_url=None,
+                  lifespan=lifespan,
+                  description="Profiles with the law built in: the data-subject API, staff "
+                              "API (roles: platform_admin, merchant, dpo, analyst), audit.")
+    app.state.pg = state
+    app.state.signer = Signer(state.secret)
+    app.state.keyring = KeyRing(svc.store)
+    app.state.limiter = RateLimiter(state.settings.subject_rate_per_minute)
+    errors.install(app)
+    for module in (pages_public, api_me, api_people, api_audience, api_rights, api_audit,
+                   pages_center, pages_staff):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    return app
+
+
+def app_from_env() -> FastAPI:
+    manifest = os.environ.get(MANIFEST_ENV)
+    if not manifest:
+        raise ProfileguardError(f"{MANIFEST_ENV} is not set; start the server with "
+                                "`profileguard serve`")
+    return create_app(manifest, state_url=os.environ.get(STATE_URL_ENV) or None)
