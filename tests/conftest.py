@@ -112,3 +112,26 @@ def demo_ws(demo_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "ws"
     shutil.copytree(demo_template, target)
     return target / "profileguard.yaml"
+
+
+@pytest.fixture(scope="session")
+def built_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 300-user demo workspace with profiles built as of 2026-11-01 (once per session)."""
+    import datetime as dt
+
+    from profileguard.pipeline.profiles import build_profiles
+    from profileguard.pipeline.services import open_services
+
+    root = tmp_path_factory.mktemp("demo-built") / "ws"
+    shutil.copytree(demo_template, root)
+    with open_services(root / "profileguard.yaml") as svc:
+        build_profiles(svc, dt.datetime(2026, 11, 1))
+    return root
+
+
+@pytest.fixture
+def built_ws(built_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the built workspace (returns the manifest path)."""
+    target = tmp_path / "built"
+    shutil.copytree(built_template, target)
+    return target / "profileguard.yaml"

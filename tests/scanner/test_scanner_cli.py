@@ -96,3 +96,18 @@ def test_header_only_csv_lists_its_columns_with_no_rows(tmp_path: Path) -> None:
     report = run(str(path), "--format", "json")
     assert report["rows"] == 0
     assert [c["name"] for c in report["columns"]] == ["phone", "remark"]  # type: ignore[union-attr,index]
+
+
+def test_scan_a_workspace_source_by_name(demo_ws: Path) -> None:
+    from typer.testing import CliRunner
+
+    from profileguard.cli import app
+
+    out = CliRunner().invoke(app, ["scan", "users", "--manifest", str(demo_ws), "--sample", "100",
+                                   "--format", "json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    phone = next(c for c in report["columns"] if c["name"] == "phone")
+    assert report["rows"] == 100 and phone["suggested_category"] == "user.contact.phone_number"
+    bad = CliRunner().invoke(app, ["scan", "nosuch", "--manifest", str(demo_ws)])
+    assert bad.exit_code != 0 and "not a source of the workspace manifest" in str(bad.exception)

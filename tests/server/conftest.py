@@ -14,27 +14,6 @@ from server_harness import Served, serve
 AS_OF = dt.datetime(2026, 11, 1)
 
 
-@pytest.fixture(scope="session")
-def built_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The 300-user demo workspace with profiles built (once per session)."""
-    from profileguard.pipeline.profiles import build_profiles
-    from profileguard.pipeline.services import open_services
-
-    root = tmp_path_factory.mktemp("server-built") / "ws"
-    shutil.copytree(demo_template, root)
-    with open_services(root / "profileguard.yaml") as svc:
-        build_profiles(svc, AS_OF)
-    return root
-
-
-@pytest.fixture
-def built_ws(built_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the built workspace (returns the manifest path)."""
-    target = tmp_path / "ws"
-    shutil.copytree(built_template, target)
-    return target / "profileguard.yaml"
-
-
 @pytest.fixture
 def served(built_ws: Path) -> Iterator[Served]:
     s = serve(built_ws)

@@ -107,18 +107,37 @@ def scan_path(
     seed: int = 0,
     threshold: float = DEFAULT_THRESHOLD,
     findings: bool = False,
+    manifest: Path | None = None,
 ) -> ScanReport:
-    """Scan one file; any read failure becomes a ProfileguardError naming the file."""
-    if not path.is_file():
-        raise ProfileguardError(f"{path}: file not found (scan takes a CSV, Parquet or JSON-lines file)")
+    """Scan one file, or the files of a workspace source named ``path``; any read failure
+    becomes a ProfileguardError naming the file."""
     if sample is not None and sample < 1:
         raise ProfileguardError(f"--sample must be a positive number of rows, got {sample}")
-    batches = _reading(path)
+    batches = _reading(path) if path.is_file() else _source_batches(str(path), manifest)
     if random_sample and sample is not None:
         table = pa.Table.from_batches(list(batches))
         return scan_table(table, sample=sample, random_sample=True, seed=seed,
                           threshold=threshold, findings=findings)
     return scan_batches(batches, sample=sample, threshold=threshold, findings=findings)
+
+
+def _source_batches(name: str, manifest: Path | None) -> Iterator[pa.RecordBatch]:
+    """The batches of a declared source of the workspace (as read: no gate, no renames)."""
+    from profileguard.collect.readers import ROW, open_source
+    from profileguard.manifest import find_manifest, load_manifest
+
+    found = manifest or find_manifest()
+    loaded = load_manifest(found) if found is not None else None
+    if loaded is None or name not in loaded.manifest.sources:
+        known = sorted(loaded.manifest.sources) if loaded else []
+        raise ProfileguardError(
+            f"{name}: no such file, and not a source of the workspace manifest"
+            + (f" (sources: {', '.join(known)})" if known else " (no profileguard.yaml found)"))
+    for sf in open_source(loaded.manifest.sources[name], name, loaded.root):
+        for batch in sf.batches:
+            keep = [i for i, n in enumerate(batch.schema.names) if n != ROW]
+            yield pa.RecordBatch.from_arrays([batch.column(i) for i in keep],
+                                             names=[batch.schema.names[i] for i in keep])
 
 
 def _reading(path: Path) -> Iterator[pa.RecordBatch]:
@@ -156,7 +175,8 @@ def _print_table(report: ScanReport, console: Console) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("scan")
     def scan(
-        path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030), Parquet or JSON-lines file")],
+        path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030), Parquet or JSON-lines file, or the name of a workspace source")],
+        manifest: Annotated[Path | None, typer.Option("--manifest", "-m", help="workspace for a source name (default: here or nearest parent)")] = None,
         fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
         findings: Annotated[bool, typer.Option("--findings", help="list every entity found")] = False,
         sample: Annotated[int | None, typer.Option("--sample", help="scan only N rows")] = None,
@@ -170,7 +190,7 @@ def register(app: typer.Typer) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ProfileguardError(f"--threshold must be between 0 and 1, got {threshold}")
         report = scan_path(path, sample=sample, random_sample=random_sample, seed=seed,
-                           threshold=threshold, findings=findings)
+                           threshold=threshold, findings=findings, manifest=manifest)
         if fmt == "json":
             typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         else:
