@@ -57,10 +57,13 @@ def main() -> None:
     parser.add_argument("--erasures", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2,000 users")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--workspace", type=Path, default=None,
+                        help="erase from an existing workspace (its profileguard.yaml) instead, "
+                             "e.g. the 1M-user one benchmarks/build.py leaves in benchmarks/data")
     args = parser.parse_args()
     users = 2_000 if args.quick else args.users
     started = time.perf_counter()
-    manifest = workspace(users)
+    manifest = args.workspace or workspace(users)
     prepare = time.perf_counter() - started
     import csv
 
@@ -68,8 +71,14 @@ def main() -> None:
     from profileguard.pipeline.rights import handle
     from profileguard.pipeline.services import open_services
 
-    with (manifest.parent / "data" / "users.csv").open(encoding="utf-8") as fh:
-        people = [r["user_id"] for r in csv.DictReader(fh)]
+    if args.workspace is not None:
+        with open_services(manifest) as svc:
+            people = [str(r[0]) for r in svc.engine.query_rows(
+                "SELECT user_id FROM users ORDER BY user_id LIMIT 10000")]
+            users = int(svc.engine.query_rows("SELECT count(*) FROM users")[0][0])
+    else:
+        with (manifest.parent / "data" / "users.csv").open(encoding="utf-8") as fh:
+            people = [r["user_id"] for r in csv.DictReader(fh)]
     table = ResultTable(title=f"Erasure per user ({users:,} users)",
                         command=" ".join(sys.argv),
                         headers=["user", "total s", "compaction s", "verification s",

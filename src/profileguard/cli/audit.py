@@ -109,6 +109,11 @@ def _workspace_quotes(manifest: Path | None, quotes: Path | None, as_of: str | N
     from profileguard.pipeline.pricing import workspace_quote_data
     from profileguard.pipeline.services import open_services
 
+    from profileguard.manifest import find_manifest
+
+    if manifest is None and find_manifest() is None:
+        raise ProfileguardError("no workspace users table: no profileguard.yaml here or in a "
+                                "parent; pass --users USERS.csv (with QUOTES) or --manifest PATH")
     when = dt.datetime.fromisoformat(as_of) if as_of else dt.datetime.now()
     with open_services(manifest) as svc:
         data = workspace_quote_data(svc, when)
