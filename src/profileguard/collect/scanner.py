@@ -159,6 +159,17 @@ def _resolve_overlaps(matches: list[Match], priority: dict[str, int]) -> list[Ma
     return kept
 
 
+def _text_array(values: Sequence[str | None]) -> pa.Array:
+    """Python strings as Arrow text; lone surrogates (not valid UTF-8, so never from a file)
+    become U+FFFD one for one, so offsets into the cell stay right."""
+    try:
+        return pa.array(values, pa.string())
+    except UnicodeEncodeError:
+        return pa.array([None if v is None else "".join(
+            "\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in v) for v in values],
+            pa.string())
+
+
 def scan_column(
     values: pa.Array | pa.ChunkedArray | Sequence[str | None],
     column: str = "",
@@ -168,7 +179,7 @@ def scan_column(
 ) -> tuple[list[Match], pa.Array | None]:
     """All matches at or above ``threshold`` in one column (``row`` = index in ``values``),
     with the normalized text they were found in (None when the type is not scanned)."""
-    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, pa.string())
+    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else _text_array(values)
     text = _as_text(arr)
     if text is None:
         return [], None
