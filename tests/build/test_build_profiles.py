@@ -28,9 +28,12 @@ def personalization_tags(svc: Services) -> set[str]:
 
 
 def users_with_orders(svc: Services) -> list[str]:
+    """People with at least two paid orders in the year before AS_OF (every RFM tag then has
+    a value; the pseudonym key differs per run, so the choice must not depend on order)."""
     return [r[0] for r in svc.engine.query_rows(
-        "SELECT user_id FROM orders WHERE status = 'paid' GROUP BY 1 HAVING count(*) >= 2 "
-        "ORDER BY 1")]
+        "SELECT user_id FROM orders WHERE status = 'paid' AND order_time <= TIMESTAMP "
+        "'2026-11-01' AND order_time > TIMESTAMP '2025-11-01' GROUP BY 1 "
+        "HAVING count(*) >= 2 ORDER BY 1")]
 
 
 def test_user_without_personalization_consent_gets_no_personalization_tags(demo_ws: Path) -> None:

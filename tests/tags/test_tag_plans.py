@@ -174,7 +174,7 @@ def test_derived_plan_runs_in_dependency_layers() -> None:
 def test_derived_plan_transpiles_to_spark() -> None:
     step = derived_plan(derived_tags(), "wide", {"spend", "orders"}, AS_OF, dialect="spark")
     assert sqlglot.parse_one(step.sql, read="spark").sql("spark") == step.sql
-    assert "NTILE(2) OVER (ORDER BY `spend__total` NULLS LAST)" in step.sql
+    assert "NTILE(2) OVER (ORDER BY `spend__total` NULLS LAST, `user_id` NULLS LAST)" in step.sql
 
 
 def test_explain_prints_each_step() -> None:

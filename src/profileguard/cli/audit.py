@@ -106,10 +106,9 @@ def _workspace_quotes(manifest: Path | None, quotes: Path | None, as_of: str | N
     import datetime as dt
 
     from profileguard.audit.fairness.quotes import Source, assemble
+    from profileguard.manifest import find_manifest
     from profileguard.pipeline.pricing import workspace_quote_data
     from profileguard.pipeline.services import open_services
-
-    from profileguard.manifest import find_manifest
 
     if manifest is None and find_manifest() is None:
         raise ProfileguardError("no workspace users table: no profileguard.yaml here or in a "

@@ -86,6 +86,36 @@ def _substitute_as_of(tree: exp.Expr, literal: exp.Expr) -> exp.Expr:
     return tree.transform(swap)
 
 
+#: window functions whose result for tied rows depends on the order the engine meets them
+_ORDER_SENSITIVE = (exp.Ntile, exp.RowNumber, exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue,
+                    exp.NthValue)
+
+
+def _deterministic(tree: exp.Expr, *, tie_break: str | None = None) -> exp.Expr:
+    """Make order-dependent results independent of row order, so DuckDB and Spark (and
+    two DuckDB runs) agree: `mode(x)` breaks ties by the smallest value
+    (`mode(x ORDER BY x)`: DuckDB keeps the first of tied values in input order), and
+    with `tie_break` the window `ORDER BY` of functions that tell tied rows apart
+    (`ntile`, `row_number`, `lag`, ...) ends with that column, so users with equal values
+    fall in buckets by user id. `rank` and the like treat ties alike and are unchanged."""
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Mode) and not isinstance(node.this, exp.Order):
+            value = node.this
+            return exp.Mode(this=exp.Order(this=value.copy(),
+                                           expressions=[exp.Ordered(this=value.copy())]))
+        if tie_break is not None and isinstance(node, exp.Window) \
+                and isinstance(node.this, _ORDER_SENSITIVE) \
+                and isinstance(node.args.get("order"), exp.Order):
+            order = node.args["order"]
+            if not any(isinstance(k.this, exp.Column) and k.this.name == tie_break
+                       for k in order.expressions):
+                order.append("expressions", exp.Ordered(this=exp.column(_quoted(tie_break))))
+        return node
+
+    return tree.copy().transform(fix)
+
+
 def _apply_filter(tree: exp.Expr, condition: exp.Expr) -> exp.Expr:
     """Put `FILTER (WHERE condition)` on every aggregate of `tree` and make the whole
     expression NULL when no row passes the condition."""
@@ -146,7 +176,7 @@ def fuse_plan(tags: Sequence[ValidatedTag], source: SourceTable, as_of: datetime
         condition = _substitute_as_of(tag.filter, literal) if tag.filter else None
         for out, tree in [(tag.name, tag.value)] + [
                 (f"{tag.name}__{k}", v) for k, v in tag.inputs.items()]:
-            expr = _substitute_as_of(tree, literal)
+            expr = _deterministic(_substitute_as_of(tree, literal))
             if condition is not None:
                 expr = _apply_filter(expr, condition)
             select = select.select(exp.alias_(expr, out, quoted=True), copy=False)
@@ -197,7 +227,7 @@ def derived_plan(derived: Sequence[ValidatedTag], wide: str, descriptive: Collec
         for tag in (by_name[n] for n in layer):
             for out, tree in [(tag.name, tag.value)] + [
                     (f"{tag.name}__{k}", v) for k, v in tag.inputs.items()]:
-                expr = _substitute_as_of(tree, literal)
+                expr = _deterministic(_substitute_as_of(tree, literal), tie_break=USER_ID)
                 step = step.select(exp.alias_(expr, out, quoted=True), copy=False)
                 outputs.append(out)
         step = step.from_(exp.to_table(previous), copy=False)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import Engine
 
 SNAPSHOTS = "pg_snapshots"
 CURRENT = "pg_current"
@@ -45,21 +45,21 @@ class SnapshotInfo:
         return f"snap_{self.id}_cards"
 
 
-def ensure_tables(engine: DuckDBEngine) -> None:
+def ensure_tables(engine: Engine) -> None:
     engine.execute(f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS} (id BIGINT PRIMARY KEY, "
                    "as_of TIMESTAMP, created_at TIMESTAMP, manifest_sha256 VARCHAR, "
                    "users BIGINT, counts VARCHAR)")
     engine.execute(f"CREATE TABLE IF NOT EXISTS {CURRENT} (id BIGINT)")
 
 
-def next_id(engine: DuckDBEngine) -> int:
+def next_id(engine: Engine) -> int:
     ensure_tables(engine)
     registered = engine.query_rows(f"SELECT coalesce(max(id), 0) FROM {SNAPSHOTS}")[0][0]
     on_disk = [int(m.group(1)) for t in engine.tables() if (m := _SNAP_TABLE.match(t))]
     return max([int(registered), *on_disk]) + 1
 
 
-def drop_orphans(engine: DuckDBEngine) -> list[str]:
+def drop_orphans(engine: Engine) -> list[str]:
     """Drop snapshot tables of builds that never registered (crashed or failed)."""
     ensure_tables(engine)
     known = {int(r[0]) for r in engine.query_rows(f"SELECT id FROM {SNAPSHOTS}")}
@@ -72,7 +72,7 @@ def drop_orphans(engine: DuckDBEngine) -> list[str]:
     return dropped
 
 
-def register(engine: DuckDBEngine, snap: SnapshotInfo, keep: int) -> None:
+def register(engine: Engine, snap: SnapshotInfo, keep: int) -> None:
     """Register ``snap`` and make it current atomically; then prune old snapshots."""
     with engine.transaction():
         engine.execute(f"INSERT INTO {SNAPSHOTS} VALUES (?, ?, ?, ?, ?, ?)",
@@ -84,7 +84,7 @@ def register(engine: DuckDBEngine, snap: SnapshotInfo, keep: int) -> None:
     prune(engine, keep)
 
 
-def prune(engine: DuckDBEngine, keep: int) -> None:
+def prune(engine: Engine, keep: int) -> None:
     ids = [int(r[0]) for r in engine.query_rows(f"SELECT id FROM {SNAPSHOTS} ORDER BY id DESC")]
     current = current_id(engine)
     for old in ids[max(keep, 1):]:
@@ -95,21 +95,21 @@ def prune(engine: DuckDBEngine, keep: int) -> None:
             engine.execute(f'DROP TABLE IF EXISTS "snap_{old}_{suffix}"')
 
 
-def current_id(engine: DuckDBEngine) -> int | None:
+def current_id(engine: Engine) -> int | None:
     if not engine.table_exists(CURRENT):
         return None
     rows = engine.query_rows(f"SELECT id FROM {CURRENT}")
     return int(rows[0][0]) if rows else None
 
 
-def current(engine: DuckDBEngine) -> SnapshotInfo | None:
+def current(engine: Engine) -> SnapshotInfo | None:
     sid = current_id(engine)
     if sid is None:
         return None
     return get(engine, sid)
 
 
-def get(engine: DuckDBEngine, sid: int) -> SnapshotInfo | None:
+def get(engine: Engine, sid: int) -> SnapshotInfo | None:
     rows = engine.query_rows(f"SELECT id, as_of, created_at, manifest_sha256, users, counts "
                              f"FROM {SNAPSHOTS} WHERE id = ?", [sid])
     if not rows:
@@ -118,7 +118,7 @@ def get(engine: DuckDBEngine, sid: int) -> SnapshotInfo | None:
     return SnapshotInfo(int(r[0]), r[1], r[2], str(r[3]), int(r[4]), json.loads(r[5]))
 
 
-def history(engine: DuckDBEngine) -> list[SnapshotInfo]:
+def history(engine: Engine) -> list[SnapshotInfo]:
     if not engine.table_exists(SNAPSHOTS):
         return []
     ids = [int(r[0]) for r in engine.query_rows(f"SELECT id FROM {SNAPSHOTS} ORDER BY id")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pyarrow as pa
 
@@ -12,6 +13,7 @@ from profileguard.model.predictive.step import PredictiveStep, previous_cards
 from profileguard.pipeline.services import Services
 from profileguard.store.spark import SparkEngine
 from profileguard.store.spark_export import export_to_parquet
+from profileguard.store.spark_publish import publish_snapshot
 
 
 def decisions_for(svc: Services, at: dt.datetime | None = None) -> Decisions:
@@ -49,5 +51,9 @@ def build_profiles(svc: Services, as_of: dt.datetime, *,
         export_to_parquet(svc.engine, engine, m.sources)
     if predictive is None and any(t.kind == "predictive" for t in m.tags):
         predictive = PredictiveStep(previous_cards(engine))
-    return build(engine, m, manifest_sha256=svc.ws.loaded.sha256, as_of=as_of,
-                 decisions=decisions, keep=m.retention.snapshots_kept, predictive=predictive)
+    report = build(engine, m, manifest_sha256=svc.ws.loaded.sha256, as_of=as_of,
+                   decisions=decisions, keep=m.retention.snapshots_kept, predictive=predictive)
+    if isinstance(engine, SparkEngine):  # served and erased from the DuckDB warehouse
+        published = publish_snapshot(engine, svc.engine, m.retention.snapshots_kept)
+        report = replace(report, snapshot=published)
+    return report

@@ -12,7 +12,7 @@ from profileguard.consent.book import ConsentBook
 from profileguard.manifest.model import Manifest
 from profileguard.model.catalog import Catalog, build_catalog
 from profileguard.pipeline.policy import consent_policy
-from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import DuckDBEngine, Engine
 from profileguard.store.keys import pseudonym
 from profileguard.store.ledger import Ledger
 from profileguard.store.operational import OperationalStore
@@ -32,6 +32,11 @@ class Services:
     @property
     def engine(self) -> DuckDBEngine:
         return self.ws.engine()
+
+    @property
+    def build_engine(self) -> Engine:
+        """Where profile builds run: the DuckDB warehouse or Spark (``--engine spark``)."""
+        return self.ws.build_engine()
 
     @cached_property
     def store(self) -> OperationalStore:
@@ -84,6 +89,7 @@ class Services:
         self.close()
 
 
-def open_services(manifest: str | Path | None = None, *, state_url: str | None = None
-                  ) -> Services:
-    return Services(open_workspace(manifest, state_url=state_url))
+def open_services(manifest: str | Path | None = None, *, state_url: str | None = None,
+                  engine: str = "duckdb", spark_master: str | None = None) -> Services:
+    return Services(open_workspace(manifest, state_url=state_url, engine=engine,
+                                   spark_master=spark_master))

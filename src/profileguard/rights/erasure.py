@@ -7,6 +7,7 @@
 * the quarantine, the consent hold-back table and every snapshot's tags (wide and long);
 * the operational store: identity map, consents, preferences, tag corrections and export
   memberships (the export files handed out are listed so recipients can be told);
+* the Spark warehouse folder, if a Spark build left one (derived data, rebuilt next time);
 * then a tombstone keeps late-arriving rows out (the gate quarantines them as
   ``erased_user``), the warehouse file is rewritten so deleted bytes are gone, and a
   verification scans every store for the person's identifiers — id, pseudonymous id,
@@ -23,6 +24,7 @@ listed so they can be erased where they come from.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +156,10 @@ def erase(ctx: RightsContext, pid: str, *, raw_id: str | None = None,
                 result.deleted["snapshots"] = result.deleted.get("snapshots", 0) + int(n)
         engine.execute(f"INSERT INTO {TOMBSTONES} VALUES (?, ?)", [pid, now])
     _erase_operational(ctx, pid, request_id, now, result)
+    spark = ctx.root / ".profileguard" / "spark-warehouse"
+    if spark.exists():  # derived copies of the sources and snapshots: rebuilt by the next
+        shutil.rmtree(spark)  # Spark build, so removed rather than edited
+        result.deleted["spark-warehouse"] = 1
     ctx.compact()
     result.residuals = verify_erased(ctx, probes, pid)
     result.identifiers_checked = len(probes)

@@ -14,6 +14,9 @@ over the versioned warehouse of ``spark_catalog``:
 * ``INSERT INTO x VALUES/SELECT`` writes the new rows (cast to ``x``'s column types) as
   the next version, beside hard links to the previous version's files: old ∪ rows.
 * ``DELETE FROM x WHERE c`` writes the rows where ``c`` is not true as the next version.
+* ``CREATE TEMP TABLE`` keeps the table in a folder of this engine only, never in the
+  pointer file; it is deleted on ``close`` (or, after a kill, when the warehouse is
+  next opened).
 * ``DROP TABLE [IF EXISTS] x`` removes the pointer; ``CHECKPOINT`` is a no-op (every
   write is already on disk when the statement returns).
 * ``transaction()`` buffers the pointer switches of all statements and publishes them
@@ -35,7 +38,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,8 +75,12 @@ def spark_master(override: str | None = None) -> str:
     return override or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
 
 
-def base_session(master: str, shuffle_partitions: int | None = None) -> SparkSession:
-    """The process's SparkSession (created once; later calls reuse it whatever ``master``)."""
+def base_session(master: str, shuffle_partitions: int | None = None,
+                 conf: Mapping[str, str] | None = None) -> SparkSession:
+    """The process's SparkSession (created once; later calls reuse it whatever ``master``).
+
+    ``conf`` adds settings (e.g. for tiny test data, ``spark.sql.adaptive.enabled=false``);
+    ``spark.sql.*`` ones set here are inherited by every engine's session."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -82,13 +89,17 @@ def base_session(master: str, shuffle_partitions: int | None = None) -> SparkSes
     partitions = shuffle_partitions or int(os.environ.get("PROFILEGUARD_SPARK_PARTITIONS", "8"))
     builder = (SparkSession.builder.master(master).appName("profileguard")
                .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", str(partitions))
                .config("spark.driver.extraJavaOptions", "-Dderby.system.home=/tmp"))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     try:
         session: SparkSession = builder.getOrCreate()
     except Exception as err:  # the JVM failed to start: no Java, bad master URL
         raise ProfileguardError(f"cannot start Spark with master {master!r}: {err}; "
                                 "allowed: local[N], local[*], spark://host:port, yarn") from None
+    session.sparkContext.setLogLevel(os.environ.get("PROFILEGUARD_SPARK_LOG_LEVEL", "ERROR"))
     return session
 
 
@@ -101,6 +112,8 @@ class SparkEngine:
                  session: SparkSession | None = None) -> None:
         base = session or base_session(spark_master(master))
         self.spark: SparkSession = base.newSession()
+        self.spark.conf.set("spark.sql.shuffle.partitions",
+                            base.conf.get("spark.sql.shuffle.partitions") or "8")
         for key, value in SESSION_CONF.items():
             self.spark.conf.set(key, value)
         self.catalog = SparkCatalog(warehouse)
@@ -149,12 +162,22 @@ class SparkEngine:
                 empty.write.mode("append").parquet(str(path))
                 schema = json.loads(empty.schema.json())
             elif schema is None:
-                schema = json.loads(self.spark.read.parquet(str(path)).schema.json())
+                schema = _parquet_schema(path)
             path.mkdir(parents=True, exist_ok=True)
             if base is not None:
                 _link_files(self.catalog.location(base), path)
             self.catalog.put(table, version, schema)
             return written
+
+    def adopt_parquet(self, table: str, write: Callable[[Path], None]) -> None:
+        """Make Parquet files written by ``write(folder)`` (e.g. DuckDB's COPY) the next
+        version of ``table``; its schema is read from the files."""
+        with self._lock:
+            version, path = self.catalog.new_location(table)
+            path.mkdir(parents=True)
+            write(path)
+            schema = _parquet_schema(path)
+            self.catalog.put(table, version, schema)
 
     def table_exists(self, table: str) -> bool:
         self.catalog.refresh()
@@ -184,6 +207,7 @@ class SparkEngine:
             for name in list(self._views):
                 self.spark.catalog.dropTempView(name)
             self._views.clear()
+            self.catalog.close()
 
     def __enter__(self) -> SparkEngine:
         return self
@@ -221,6 +245,9 @@ class SparkEngine:
                 return
             raise ProfileguardError(f"Spark engine: table {name!r} already exists "
                                     "(use CREATE OR REPLACE TABLE or IF NOT EXISTS)")
+        props = statement.args.get("properties")
+        temporary = props is not None and any(
+            isinstance(p, exp.TemporaryProperty) for p in props.expressions)
         query = statement.expression
         if isinstance(query, exp.Query):
             frame = self._frame(query)
@@ -230,7 +257,7 @@ class SparkEngine:
             frame = self.spark.createDataFrame([], ddl)
         else:
             raise ProfileguardError(f"Spark engine: CREATE TABLE {name} needs AS SELECT or columns")
-        self._write(name, frame)
+        self._write(name, frame, temporary=temporary)
 
     def _insert(self, statement: exp.Insert) -> None:
         target = statement.this
@@ -248,10 +275,10 @@ class SparkEngine:
             rows = self._conform(rows, entry, by_name=True)
         else:
             rows = self._conform(rows, entry, by_name=bool(statement.args.get("by_name")))
-        version, path = self.catalog.new_location(name)
+        version, path = self.catalog.new_location(name, temporary=entry.temporary)
         rows.write.mode("append").parquet(str(path))
         _link_files(self.catalog.location(entry), path)
-        self.catalog.put(entry.name, version, entry.schema)
+        self.catalog.put(entry.name, version, entry.schema, temporary=entry.temporary)
 
     def _delete(self, statement: exp.Delete) -> None:
         name = table_name(statement.this)
@@ -264,15 +291,20 @@ class SparkEngine:
             keep = keep.where(exp.not_(condition))
         else:
             keep = keep.where(exp.false())
-        self._write(entry.name, self._frame(keep), schema=entry.schema)
+        self._write(entry.name, self._frame(keep), schema=entry.schema,
+                    temporary=entry.temporary)
 
     def _drop(self, statement: exp.Drop) -> None:
         kind = str(statement.args.get("kind") or "").upper()
         if kind != "TABLE":
             raise ProfileguardError(f"Spark engine: DROP {kind} is not supported")
-        name = table_name(statement.this)
+        tables = statement.args.get("tables") or [statement.this]
+        for table in tables:
+            self._drop_one(table_name(table), if_exists=bool(statement.args.get("exists")))
+
+    def _drop_one(self, name: str, *, if_exists: bool) -> None:
         if self.catalog.get(name) is None:
-            if statement.args.get("exists"):
+            if if_exists:
                 return
             raise ProfileguardError(f"Spark engine: table {name!r} does not exist")
         self.catalog.drop(name)
@@ -288,9 +320,14 @@ class SparkEngine:
 
     def _frame(self, query: exp.Expr) -> DataFrame:
         self.catalog.refresh()
+        types: dict[str, set[str]] = {}
         for name in referenced_tables(query):
             self._register(name)
-        sql = to_spark(query)
+            entry = self.catalog.get(name)
+            for column, kind in (schema_types(entry.schema) if entry else {}).items():
+                types.setdefault(column.lower(), set()).add(kind)
+        doubles = {c for c, kinds in types.items() if kinds <= {"DOUBLE", "FLOAT"}}
+        sql = to_spark(query, doubles)
         try:
             return self.spark.sql(sql)
         except Exception as err:
@@ -317,14 +354,16 @@ class SparkEngine:
         if self._views.pop(name.lower(), None) is not None:
             self.spark.catalog.dropTempView(name.lower())
 
-    def _write(self, name: str, frame: DataFrame, schema: dict[str, Any] | None = None) -> None:
-        version, path = self.catalog.new_location(name)
+    def _write(self, name: str, frame: DataFrame, schema: dict[str, Any] | None = None,
+               *, temporary: bool = False) -> None:
+        version, path = self.catalog.new_location(name, temporary=temporary)
         frame.write.mode("errorifexists").parquet(str(path))
-        self.catalog.put(name, version, schema or json.loads(frame.schema.json()))
+        self.catalog.put(name, version, schema or json.loads(frame.schema.json()),
+                         temporary=temporary)
 
     def _conform(self, frame: DataFrame, entry: TableEntry, *, by_name: bool) -> DataFrame:
         """``frame`` with ``entry``'s columns, in order and types (missing ones NULL)."""
-        from pyspark.sql import functions as F  # noqa: N812
+        from pyspark.sql import functions as F
         from pyspark.sql.types import StructType
 
         fields = StructType.fromJson(entry.schema).fields
@@ -341,6 +380,19 @@ class SparkEngine:
         return frame.select(*[
             (F.col(f"`{have[f.name.lower()]}`") if f.name.lower() in have else F.lit(None))
             .cast(f.dataType).alias(f.name) for f in fields])
+
+
+def _parquet_schema(folder: Path) -> dict[str, Any]:
+    """Spark schema JSON of the Parquet files in ``folder``, read from a footer by pyarrow
+    (no Spark job); naive timestamps become TIMESTAMP_NTZ."""
+    import pyarrow.parquet as pq
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        raise ProfileguardError(f"Spark engine: no Parquet files were written to {folder}")
+    schema: dict[str, Any] = from_arrow_schema(pq.read_schema(files[0])).jsonValue()
+    return schema
 
 
 def _plain_strings(table: pa.Table) -> pa.Table:

@@ -5,6 +5,7 @@ over Parquet and no transactions, so the Spark engine keeps its own small catalo
 
     <warehouse>/_catalog.json            {"tables": {"orders": {"name", "version", "schema"}}}
     <warehouse>/<table>/<version>/       the table's Parquet files, never modified once written
+    <warehouse>/.temp/<pid>-<id>/        temporary tables of one engine (CREATE TEMP TABLE)
 
 A write puts a new table version in a fresh folder, then switches the pointer by
 rewriting ``_catalog.json`` through a temporary file, ``fsync`` and ``os.replace`` — one
@@ -13,7 +14,8 @@ never a half-written one. Inside :meth:`SparkCatalog.transaction` the pointer ch
 all statements are buffered and written by ONE rename at commit, so several tables
 switch together (e.g. registering a snapshot in ``pg_snapshots`` and moving
 ``pg_current``). Folders no pointer refers to (replaced versions, writes of a failed or
-killed process) are deleted after each commit and when the catalog is opened.
+killed process, temporary tables of a process that is gone) are deleted after each
+commit and when the catalog is opened.
 
 What this does not give: isolation between concurrent writers (one writing process per
 warehouse — the build — is assumed; readers in other processes are safe), and atomicity
@@ -37,15 +39,18 @@ from pathlib import Path
 from typing import Any
 
 CATALOG_FILE = "_catalog.json"
+TEMP_DIR = ".temp"  # not a valid unquoted table name, so no table folder can clash
 
 
 @dataclass(frozen=True)
 class TableEntry:
-    """One table's current version: its name as created, the folder, the Spark schema JSON."""
+    """One table's current version: its name as created, the folder, the Spark schema JSON;
+    ``temporary`` tables live only as long as the catalog object (``CREATE TEMP TABLE``)."""
 
     name: str
     version: str
     schema: dict[str, Any]
+    temporary: bool = False
 
 
 class SparkCatalog:
@@ -59,6 +64,8 @@ class SparkCatalog:
         self._staged: dict[str, TableEntry | None] | None = None
         self._written: list[Path] = []
         self._stamp: tuple[int, int, int] | None = None
+        self._temp: dict[str, TableEntry] = {}
+        self._temp_root = self.root / TEMP_DIR / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._load()
         self.collect_garbage()
 
@@ -93,6 +100,7 @@ class SparkCatalog:
 
     def _view(self) -> dict[str, TableEntry]:
         view = dict(self._committed)
+        view.update(self._temp)  # a temporary table hides a permanent one of the same name
         for key, entry in (self._staged or {}).items():
             if entry is None:
                 view.pop(key, None)
@@ -110,23 +118,46 @@ class SparkCatalog:
             return sorted(e.name for e in self._view().values())
 
     def location(self, entry: TableEntry) -> Path:
-        return self.root / entry.name.lower() / entry.version
+        base = self._temp_root if entry.temporary else self.root
+        return base / entry.name.lower() / entry.version
 
     # -- writing -------------------------------------------------------------------------
-    def new_location(self, name: str) -> tuple[str, Path]:
+    def new_location(self, name: str, *, temporary: bool = False) -> tuple[str, Path]:
         """A fresh, unused version folder for ``name`` (not yet created)."""
         version = f"v{uuid.uuid4().hex}"
-        path = self.root / name.lower() / version
+        path = (self._temp_root if temporary else self.root) / name.lower() / version
         with self._lock:
-            self._written.append(path)
+            if not temporary:
+                self._written.append(path)
         return version, path
 
-    def put(self, name: str, version: str, schema: dict[str, Any]) -> None:
-        """Point ``name`` at ``version`` (now, or at commit inside a transaction)."""
+    def put(self, name: str, version: str, schema: dict[str, Any], *,
+            temporary: bool = False) -> None:
+        """Point ``name`` at ``version`` (now, or at commit inside a transaction).
+
+        A temporary table is switched at once, in memory only: no other process sees it."""
+        if temporary:
+            with self._lock:
+                old = self._temp.get(name.lower())
+                self._temp[name.lower()] = TableEntry(name, version, schema, temporary=True)
+                if old is not None:
+                    shutil.rmtree(self.location(old), ignore_errors=True)
+            return
         self._change(name.lower(), TableEntry(name, version, schema))
 
     def drop(self, name: str) -> None:
+        with self._lock:
+            old = self._temp.pop(name.lower(), None)
+            if old is not None:
+                shutil.rmtree(self.location(old).parent, ignore_errors=True)
+                return
         self._change(name.lower(), None)
+
+    def close(self) -> None:
+        """Drop this catalog's temporary tables."""
+        with self._lock:
+            self._temp.clear()
+            shutil.rmtree(self._temp_root, ignore_errors=True)
 
     def _change(self, key: str, entry: TableEntry | None) -> None:
         with self._lock:
@@ -180,6 +211,8 @@ class SparkCatalog:
     def _discard_written(self) -> None:
         for path in self._written:
             shutil.rmtree(path, ignore_errors=True)
+            if path.parent.is_dir() and not any(path.parent.iterdir()):
+                path.parent.rmdir()
         self._written.clear()
 
     def collect_garbage(self, only: set[str] | None = None) -> list[Path]:
@@ -189,7 +222,9 @@ class SparkCatalog:
                 return []
             live = {self.location(e) for e in self._committed.values()}
             removed: list[Path] = []
-            for table_dir in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            self._remove_dead_temp()
+            for table_dir in sorted(p for p in self.root.iterdir()
+                                    if p.is_dir() and p.name != TEMP_DIR):
                 if only is not None and table_dir.name not in only:
                     continue
                 for version_dir in table_dir.iterdir():
@@ -201,6 +236,27 @@ class SparkCatalog:
             for tmp in self.root.glob(f"{CATALOG_FILE}.*.tmp"):
                 tmp.unlink(missing_ok=True)
             return removed
+
+
+    def _remove_dead_temp(self) -> None:
+        """Temporary tables of processes that ended without closing (killed)."""
+        temp = self.root / TEMP_DIR
+        if not temp.is_dir():
+            return
+        for session in temp.iterdir():
+            pid = session.name.split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(session, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(path: Path) -> None:

@@ -3,38 +3,34 @@
 The build writes DuckDB SQL; the Spark engine parses each statement with sqlglot
 (``read="duckdb"``), substitutes ``?`` parameters as typed literals in the tree (never by
 string pasting, so quotes and backslashes in values cannot change the statement), and
-renders it for Spark. sqlglot maps syntax and function names; two DuckDB semantics it
-does not carry over are rewritten here on the tree:
+renders it for Spark. sqlglot maps syntax and function names; the DuckDB semantics it
+does not carry over are rewritten on the tree, bottom-up:
 
 * ``date_diff(part, a, b)`` in DuckDB counts part *boundaries* crossed (from 23:00 to
   01:00 next day is 1 day); Spark's ``DATEDIFF(part, a, b)`` counts *complete* parts
   (0). Both operands are truncated to the part first, which makes the two agree.
   (sqlglot keeps this as ``date_part_boundary`` but its Spark generator ignores it.)
-* ``CAST(x AS INTEGER)`` of a fractional number rounds in DuckDB (half to even) and
-  truncates in Spark. Casts to an integer type of an expression that can be fractional
-  (a division, an average, a fractional literal) become ``CAST(BROUND(x, 0) AS ...)``.
+* ``mode(x ORDER BY x)`` — the plans' deterministic mode, ties to the smallest value
+  (see ``model.plan``) — becomes Spark's ``mode(x, true)``, which breaks ties the same way.
+* numbers: division, averages, rounding and integer casts (``spark_numeric``).
 
-Known remaining differences (documented in docs/deploy.md): division by zero is an
-error under Spark's ANSI mode (DuckDB returns ±inf/NULL), and doubles cast to text may be
-spelled differently for very large or small magnitudes (``1e+20`` vs ``1.0E20``).
+Known remaining differences (docs/deploy.md): division by zero is an error under Spark's
+ANSI mode (DuckDB returns ±inf or NULL), and doubles cast to text may be spelled
+differently for very large or small magnitudes (``1e+20`` vs ``1.0E20``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
 from profileguard.errors import ProfileguardError
-
-_INTEGER_TYPES = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT,
-                  exp.DataType.Type.INT, exp.DataType.Type.BIGINT}
-_FRACTIONAL_AGGREGATES = (exp.Avg, exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Variance,
-                          exp.VariancePop, exp.Quantile, exp.Median)
+from profileguard.store.spark_numeric import rewrite_numeric
 
 
 def parse(sql: str, params: Sequence[Any] | None = None) -> list[exp.Expr]:
@@ -75,11 +71,12 @@ def literal(value: Any) -> exp.Expr:
                             "datetime)")
 
 
-def to_spark(tree: exp.Expr) -> str:
-    """Render a DuckDB tree as Spark SQL, with the semantic rewrites above."""
+def to_spark(tree: exp.Expr, doubles: Collection[str] = ()) -> str:
+    """Render a DuckDB tree as Spark SQL, with the semantic rewrites above; ``doubles``
+    names (lower-case) the columns of the tables read that are DOUBLE."""
     fixed = tree.copy()
     for node in reversed(list(fixed.walk())):  # descendants before their parents
-        new = _rewrite(node)
+        new = _rewrite(node, doubles)
         if new is not node:
             if node is fixed:
                 fixed = new
@@ -88,7 +85,7 @@ def to_spark(tree: exp.Expr) -> str:
     return fixed.sql(dialect="spark")
 
 
-def _rewrite(node: exp.Expr) -> exp.Expr:
+def _rewrite(node: exp.Expr, doubles: Collection[str]) -> exp.Expr:
     if isinstance(node, exp.DateDiff) and node.args.get("date_part_boundary"):
         unit = node.args.get("unit")
         if unit is not None:
@@ -96,24 +93,12 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
             trunc_this = exp.TimestampTrunc(this=node.this.copy(), unit=exp.var(part))
             trunc_expr = exp.TimestampTrunc(this=node.expression.copy(), unit=exp.var(part))
             return exp.DateDiff(this=trunc_this, expression=trunc_expr, unit=exp.var(part))
-    if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast) \
-            and node.to.this in _INTEGER_TYPES and _may_be_fractional(node.this):
-        rounded = exp.func("BROUND", node.this.copy(), exp.Literal.number(0))
-        return exp.Cast(this=rounded, to=node.to.copy())
-    return node
-
-
-def _may_be_fractional(node: exp.Expr) -> bool:
-    """True when ``node`` can evaluate to a non-integer number (not looking inside casts)."""
-    if isinstance(node, (exp.Div, *_FRACTIONAL_AGGREGATES)):
-        return True
-    if isinstance(node, exp.Literal) and not node.is_string:
-        return "." in node.this or "e" in node.this.lower()
-    if isinstance(node, exp.Cast | exp.Subquery):
-        return False
-    if isinstance(node, exp.Paren | exp.Neg | exp.Add | exp.Sub | exp.Mul | exp.Round):
-        return any(_may_be_fractional(c) for c in node.iter_expressions())
-    return False
+    if isinstance(node, exp.Mode) and isinstance(node.this, exp.Order):
+        order = node.this
+        keys = order.expressions
+        if len(keys) == 1 and keys[0].this == order.this and not keys[0].args.get("desc"):
+            return exp.Anonymous(this="MODE", expressions=[order.this.copy(), exp.true()])
+    return rewrite_numeric(node, doubles)
 
 
 def table_name(node: exp.Expr) -> str:

@@ -3,6 +3,7 @@
 ```
 profileguard.yaml
 .profileguard/warehouse.duckdb     analytical store (pseudonymous ids only)
+.profileguard/spark-warehouse/     Parquet warehouse of `--engine spark` builds
 .profileguard/state.db             operational store (SQLite default; or --state-url)
 .profileguard/exports/             files handed out (audiences, subject exports)
 .profileguard-secrets/             pseudonymization key (outside the data)
@@ -19,7 +20,7 @@ from typing import Any
 
 from profileguard.errors import ProfileguardError
 from profileguard.manifest import LoadedManifest, find_manifest, load_manifest
-from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import DuckDBEngine, Engine
 from profileguard.store.keys import load_or_create_key, pseudonym
 
 STATE_URL_ENV = "PROFILEGUARD_STATE_URL"
@@ -32,7 +33,9 @@ class Workspace:
     loaded: LoadedManifest
     state_url_override: str | None = None
     engine_name: str = "duckdb"
+    spark_master_override: str | None = None
     _engine: Any = field(default=None, repr=False)
+    _build_engine: Any = field(default=None, repr=False)
 
     # -- locations --------------------------------------------------------------------
     @property
@@ -52,6 +55,10 @@ class Workspace:
     @property
     def warehouse_path(self) -> Path:
         return self.state_dir / "warehouse.duckdb"
+
+    @property
+    def spark_warehouse_path(self) -> Path:
+        return self.state_dir / "spark-warehouse"
 
     @property
     def exports_dir(self) -> Path:
@@ -88,6 +95,21 @@ class Workspace:
         engine: DuckDBEngine = self._engine
         return engine
 
+    def build_engine(self) -> Engine:
+        """The engine profile builds run on: the DuckDB warehouse, or (``engine_name``
+        ``spark``) a Spark session over ``spark-warehouse/``."""
+        if self.engine_name == "duckdb":
+            return self.engine()
+        if self.engine_name != "spark":
+            raise ProfileguardError(f"--engine {self.engine_name!r}: allowed: duckdb, spark")
+        if self._build_engine is None:
+            from profileguard.store.spark import SparkEngine
+
+            self._build_engine = SparkEngine(self.spark_warehouse_path,
+                                             master=self.spark_master_override)
+        built: Engine = self._build_engine
+        return built
+
     def compact_warehouse(self) -> None:
         """Rewrite the warehouse into a fresh file and swap it in atomically.
 
@@ -117,6 +139,9 @@ class Workspace:
         return p if p.is_absolute() else self.root / p
 
     def close(self) -> None:
+        if self._build_engine is not None:
+            self._build_engine.close()
+            self._build_engine = None
         if self._engine is not None:
             self._engine.close()
             self._engine = None
@@ -127,6 +152,7 @@ def open_workspace(
     *,
     state_url: str | None = None,
     engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> Workspace:
     """Open the workspace of ``manifest``, or of ``profileguard.yaml`` here or in a parent."""
     path = Path(manifest) if manifest else find_manifest()
@@ -134,4 +160,5 @@ def open_workspace(
         raise ProfileguardError(
             f"no profileguard.yaml in {Path.cwd()} or any parent; pass --manifest PATH "
             "or create one with `profileguard init DIR`")
-    return Workspace(load_manifest(path), state_url_override=state_url, engine_name=engine)
+    return Workspace(load_manifest(path), state_url_override=state_url, engine_name=engine,
+                     spark_master_override=spark_master)

@@ -38,7 +38,7 @@ from profileguard.model.predictive.clv import fit_customer_value, model_cards
 from profileguard.model.predictive.interests import InterestConfig, interests_sql
 from profileguard.model.predictive.segments import Segment, Segmentation, build_segments
 from profileguard.model.predictive.summary import RFMSummary, rfm_summary
-from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import Engine
 from profileguard.store.engine import quote_ident as q
 
 MODELS = ("bgnbd", "clv", "interests", "segments")
@@ -79,7 +79,7 @@ def lineage_columns(tag: Tag, m: Manifest) -> list[str]:
     return [x for x in (c.user, c.time, c.amount, c.event_type, c.category) if x]
 
 
-def _restricted_view(engine: DuckDBEngine, tag: Tag, m: Manifest, as_of: dt.datetime,
+def _restricted_view(engine: Engine, tag: Tag, m: Manifest, as_of: dt.datetime,
                      name: str) -> None:
     c = columns_of(tag, m)
     where = [f"{q(c.time)} <= TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'",
@@ -109,7 +109,7 @@ class PredictiveStep:
     def __init__(self, previous_cards: list[dict[str, Any]] | None = None) -> None:
         self.previous = {c.get("tag"): c for c in previous_cards or []}
 
-    def __call__(self, engine: DuckDBEngine, m: Manifest, as_of: dt.datetime,
+    def __call__(self, engine: Engine, m: Manifest, as_of: dt.datetime,
                  catalog: Any) -> Any:
         from profileguard.model.build import PredictiveResult
 
@@ -129,7 +129,7 @@ class PredictiveStep:
         return PredictiveResult(merged, cards)
 
     # -- per model ------------------------------------------------------------------------
-    def _customer_value(self, engine: DuckDBEngine, m: Manifest, tag: Tag, as_of: dt.datetime,
+    def _customer_value(self, engine: Engine, m: Manifest, tag: Tag, as_of: dt.datetime,
                         fitted: dict[tuple[str, str, str], _Fitted]) -> _Fitted:
         key = (tag.source or "", tag.filter or "", tag.purpose)
         if key in fitted:
@@ -151,7 +151,7 @@ class PredictiveStep:
         fitted[key] = _Fitted(summary, model, cards)
         return fitted[key]
 
-    def _one(self, engine: DuckDBEngine, m: Manifest, tag: Tag, as_of: dt.datetime,
+    def _one(self, engine: Engine, m: Manifest, tag: Tag, as_of: dt.datetime,
              fitted: dict[tuple[str, str, str], _Fitted]) -> tuple[pa.Table, list[dict[str, Any]]]:
         p = tag.params
         if tag.model == "interests":
@@ -205,7 +205,7 @@ class PredictiveStep:
         cards = [dict(c, **card_extra) for c in fit.cards]
         return pa.table(base), cards
 
-    def _interests(self, engine: DuckDBEngine, m: Manifest, tag: Tag, as_of: dt.datetime
+    def _interests(self, engine: Engine, m: Manifest, tag: Tag, as_of: dt.datetime
                    ) -> tuple[pa.Table, list[dict[str, Any]]]:
         p = tag.params
         c = columns_of(tag, m)
@@ -263,7 +263,7 @@ class PredictiveStep:
                 "feature_categories": {}, "notes": "exponentially decayed category affinity"}
         return table, [card]
 
-    def _segments(self, tag: Tag, s: RFMSummary, engine: DuckDBEngine, m: Manifest,
+    def _segments(self, tag: Tag, s: RFMSummary, engine: Engine, m: Manifest,
                   as_of: dt.datetime, extra: dict[str, Any]) -> tuple[pa.Table, list[dict[str, Any]]]:
         p = tag.params
         features = {"monetary": s.monetary_value, "recency_days": s.T - s.recency,
@@ -306,7 +306,7 @@ class PredictiveStep:
                             len(segs), float(card.get("validation", {}).get("silhouette", 0.0)))
 
 
-def previous_cards(engine: DuckDBEngine) -> list[dict[str, Any]]:
+def previous_cards(engine: Engine) -> list[dict[str, Any]]:
     """The model cards stored with the current snapshot (for stable segment labels)."""
     from profileguard.model import snapshot
 

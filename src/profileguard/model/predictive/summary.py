@@ -98,7 +98,7 @@ def rfm_summary_sql(
     sql = f"""
 WITH daily AS (
   SELECT {_ident(customer)} AS customer_id, CAST({_ident(date)} AS DATE) AS day,
-         SUM(CAST({_ident(amount)} AS DOUBLE)) AS amount
+         CAST(SUM({_ident(amount)}) AS DOUBLE) AS amount
   FROM {_relation(source)}
   WHERE CAST({_ident(date)} AS DATE) <= {last} AND {_ident(customer)} IS NOT NULL
   GROUP BY {_ident(customer)}, CAST({_ident(date)} AS DATE)
