@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from profileguard.apply.audience import AudienceSpec, select_audience
 from profileguard.model import snapshot
 from profileguard.pipeline.ingest import ingest_workspace
 from profileguard.pipeline.profiles import build_profiles
@@ -84,11 +85,18 @@ def test_objection_removes_tags_at_once_and_from_later_builds(
         svc.book.grant(pid, "tiered_operations", notice_version="2025.2")
         build_profiles(svc, AS_OF)
         assert tags_of(svc, pid)
+        audience = AudienceSpec("rfm_segment IS NOT NULL OR age_band IS NOT NULL",
+                                "tiered_operations", min_size=1)
+        assert pid in select_audience(svc, audience, members=True).members
         req = handle(svc, pid, "object")
         assert (req.result or {})["tags_removed_now"] > 0
         assert tags_of(svc, pid) == []
         build_profiles(svc, AS_OF)
         assert tags_of(svc, pid) == []
+        # outside every audience, with or without a recipient
+        for spec in (audience, AudienceSpec("age_band IS NOT NULL", "advertising", "AdNet Ltd",
+                                            min_size=1)):
+            assert pid not in select_audience(svc, spec, members=True).members
 
 
 @pytest.mark.parametrize("purpose", ["personalization", "tiered_operations"])
