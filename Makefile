@@ -36,7 +36,8 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 
 docs: $(BASE_STAMP)
-	$(BIN)/python -m profileguard.docs_gen
+	$(BIN)/profileguard rules --write docs/rules.md
+	$(BIN)/profileguard tags --manifest src/profileguard/demo/manifests/profileguard.yaml --format md > docs/tags.md
 
 clean:
 	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache
