@@ -11,8 +11,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from profileguard.store.workspace import Workspace, open_workspace
-
 console = Console()
 err_console = Console(stderr=True)
 
@@ -32,10 +30,6 @@ StateUrlOpt = Annotated[
                  help="operational database URL (default: SQLite in the workspace)"),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="output format")]
-
-
-def workspace(manifest: Path | None, state_url: str | None = None) -> Workspace:
-    return open_workspace(manifest, state_url=state_url)
 
 
 def print_json(data: Any) -> None:

@@ -124,10 +124,10 @@ def plan_steps(m: Manifest, catalog: Catalog, as_of: datetime, dialect: str = "d
 def build(
     engine: Engine, m: Manifest, *, manifest_sha256: str, as_of: datetime,
     decisions: Decisions | None = None, keep: int = 3,
-    predictive: PredictiveStep | None = None,
+    predictive: PredictiveStep | None = None, catalog: Catalog | None = None,
 ) -> BuildReport:
     decisions = decisions or Decisions.empty()
-    catalog = build_catalog(m)
+    catalog = catalog or build_catalog(m)
     snapshot.drop_orphans(engine)
     sid = snapshot.next_id(engine)
     steps = plan_steps(m, catalog, as_of)

@@ -52,7 +52,8 @@ def build_profiles(svc: Services, as_of: dt.datetime, *,
     if predictive is None and any(t.kind == "predictive" for t in m.tags):
         predictive = PredictiveStep(previous_cards(engine))
     report = build(engine, m, manifest_sha256=svc.ws.loaded.sha256, as_of=as_of,
-                   decisions=decisions, keep=m.retention.snapshots_kept, predictive=predictive)
+                   decisions=decisions, keep=m.retention.snapshots_kept, predictive=predictive,
+                 catalog=svc.catalog)
     if isinstance(engine, SparkEngine):  # served and erased from the DuckDB warehouse
         published = publish_snapshot(engine, svc.engine, m.retention.snapshots_kept)
         report = replace(report, snapshot=published)
