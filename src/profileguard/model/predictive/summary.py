@@ -93,12 +93,15 @@ def rfm_summary_sql(
     if observation_end is not None:
         holdout_cols = f""",
   COUNT(CASE WHEN d.day > {cal} THEN 1 END) AS frequency_holdout,
-  COALESCE(AVG(CASE WHEN d.day > {cal} THEN d.amount END), 0.0) AS monetary_value_holdout,
+  COALESCE(CAST(AVG(CASE WHEN d.day > {cal} THEN d.amount END) AS DOUBLE), 0.0)
+    AS monetary_value_holdout,
   CAST(DATE_DIFF('day', {cal}, {last}) AS DOUBLE) / {unit} AS duration_holdout"""
+    # amounts stay exact (DECIMAL sums) until the final division, so the summary - and the
+    # models fitted on it - do not depend on the order an engine adds them in
     sql = f"""
 WITH daily AS (
   SELECT {_ident(customer)} AS customer_id, CAST({_ident(date)} AS DATE) AS day,
-         CAST(SUM({_ident(amount)}) AS DOUBLE) AS amount
+         SUM({_ident(amount)}) AS amount
   FROM {_relation(source)}
   WHERE CAST({_ident(date)} AS DATE) <= {last} AND {_ident(customer)} IS NOT NULL
   GROUP BY {_ident(customer)}, CAST({_ident(date)} AS DATE)
@@ -115,8 +118,8 @@ SELECT
   CAST(DATE_DIFF('day', f.first_day, f.last_day) AS DOUBLE) / {unit} AS recency,
   CAST(DATE_DIFF('day', f.first_day, {cal}) AS DOUBLE) / {unit} AS T,
   CASE WHEN f.n_days > 1
-       THEN SUM(CASE WHEN d.day > f.first_day AND d.day <= {cal} THEN d.amount END)
-            / (f.n_days - 1)
+       THEN CAST(SUM(CASE WHEN d.day > f.first_day AND d.day <= {cal} THEN d.amount END)
+                 AS DOUBLE) / (f.n_days - 1)
        ELSE 0.0 END AS monetary_value{holdout_cols}
 FROM firsts AS f
 JOIN daily AS d ON d.customer_id = f.customer_id
