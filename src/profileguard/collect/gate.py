@@ -59,12 +59,24 @@ class GateSpec:
     #: a table (user_pid) of people whose consent covers this source's purposes; rows of
     #: anyone else are held back (reason ``held_no_consent``), not loaded and not dropped
     consented: str | None = None
+    #: the staged relation's column types (DuckDB spelling); a column not named is text
+    staged_types: dict[str, str] | None = None
+    #: a relation with ``__row`` and the key column as staged, cheaper to read than the staged
+    #: one (the file before its transforms are joined in); default: the staged relation
+    keys: str | None = None
 
 
-def typed_expr(column: str, decl: FieldDecl, source: Source) -> str:
-    """The declared-type value of a staged column (NULL when it does not parse)."""
+def typed_expr(column: str, decl: FieldDecl, source: Source, staged: str | None = None) -> str:
+    """The declared-type value of a staged column (NULL when it does not parse).
+
+    ``staged`` is the column's type in the staged relation: text unless told otherwise
+    (Parquet columns keep their own types; one already of the declared type is used as is).
+    """
     c = q(column)
     sql_type = SQL_TYPES[decl.type]
+    if staged == sql_type and decl.type != "string" and not (
+            column == source.time and source.time_format):
+        return c
     text = f"CAST({c} AS VARCHAR)"
     if decl.type == "timestamp" and column == source.time and source.time_format:
         fmt = source.time_format
@@ -73,9 +85,9 @@ def typed_expr(column: str, decl: FieldDecl, source: Source) -> str:
         if fmt == "epoch_ms":
             return f"to_timestamp(TRY_CAST({text} AS DOUBLE) / 1000.0)::TIMESTAMP"
         return f"TRY_STRPTIME({text}, {lit(fmt)})"
-    mapped = _mapped(c, source.values.get(column))
+    mapping = source.values.get(column)
     if decl.type == "string":
-        return mapped
+        return c if not mapping and staged in (None, "VARCHAR") else _mapped(c, mapping)
     if decl.type == "boolean":
         return (f"CASE lower(trim({text})) WHEN 'true' THEN TRUE WHEN '1' THEN TRUE "
                 f"WHEN 'yes' THEN TRUE WHEN 'false' THEN FALSE WHEN '0' THEN FALSE "
@@ -90,57 +102,75 @@ def _mapped(c: str, mapping: dict[str, str] | None) -> str:
     return f"CASE CAST({c} AS VARCHAR) {whens} ELSE CAST({c} AS VARCHAR) END"
 
 
+#: staged types whose text form is never empty, so "missing" means NULL
+_NOT_TEXT = frozenset(SQL_TYPES.values()) - {"VARCHAR"}
+
+
 def classify_sql(spec: GateSpec, staged: str) -> str:
-    """SELECT over the staged table: typed columns, ``__reason``, ``__column``, ``__detail``."""
+    """SELECT over the staged table: typed columns, ``__reason``, ``__column``, ``__detail``.
+
+    Three levels: the typed value of each column is computed once (``__t_``, beside the
+    staged one ``__s_``), the checks become flags over them, and the first flag that holds
+    names the reason. The row as read is turned into JSON only for rows that fail.
+    """
     src, fields = spec.source, spec.fields
-    typed = {col: typed_expr(col, d, src) for col, d in fields.items()}
+    types = spec.staged_types or {}
+    typed = {col: typed_expr(col, d, src, types.get(col)) for col, d in fields.items()}
+
+    def s(col: str) -> str:
+        return q("__s_" + col)
+
+    def t(col: str) -> str:
+        return s(col) if typed[col] == q(col) else q("__t_" + col)
+
     checks: list[tuple[str, str, str, str]] = []  # (condition, reason, column, detail)
     for role in (src.key, src.user):
         if role and role in fields:
-            checks.append((f"NULLIF(trim(CAST({q(role)} AS VARCHAR)), '') IS NULL",
-                           "missing_key", role, f"{role} is empty"))
+            empty = (f"{s(role)} IS NULL" if types.get(role) in _NOT_TEXT
+                     else f"NULLIF(trim(CAST({s(role)} AS VARCHAR)), '') IS NULL")
+            checks.append((empty, "missing_key", role, f"{role} is empty"))
     for col, d in fields.items():
-        if d.type != "string":
-            checks.append((f"{q(col)} IS NOT NULL AND trim(CAST({q(col)} AS VARCHAR)) <> '' "
-                           f"AND ({typed[col]}) IS NULL",
+        if d.type != "string" and t(col) != s(col):
+            checks.append((f"{s(col)} IS NOT NULL AND trim(CAST({s(col)} AS VARCHAR)) <> '' "
+                           f"AND {t(col)} IS NULL",
                            "bad_type", col, f"not a valid {d.type}"))
     for col, mapping in src.values.items():
         if col in fields and mapping:
             allowed = sorted(set(mapping) | set(mapping.values()))
-            checks.append((f"{q(col)} IS NOT NULL AND CAST({q(col)} AS VARCHAR) NOT IN "
+            checks.append((f"{s(col)} IS NOT NULL AND CAST({s(col)} AS VARCHAR) NOT IN "
                            f"({', '.join(lit(v) for v in allowed)})",
                            "unmapped_value", col, "value not in the declared mapping"))
     if spec.tombstones and src.user and src.user in fields:
-        checks.append((f"CAST({q(src.user)} AS VARCHAR) IN "
+        checks.append((f"CAST({s(src.user)} AS VARCHAR) IN "
                        f"(SELECT user_pid FROM {q(spec.tombstones)})",
                        "erased_user", src.user, "the person was erased"))
     if src.time and src.time in fields:
-        t = f"({typed[src.time]})"
         now = spec.now.strftime("%Y-%m-%d %H:%M:%S")
-        checks.append((f"{t} > TIMESTAMP {lit(now)}", "future_time", src.time,
+        checks.append((f"{t(src.time)} > TIMESTAMP {lit(now)}", "future_time", src.time,
                        f"after the ingest time {now}"))
         if src.start:
             start = src.start if isinstance(src.start, date) else date.fromisoformat(str(src.start))
-            checks.append((f"{t} < TIMESTAMP {lit(start.isoformat())}", "before_start", src.time,
-                           f"before the source start {start.isoformat()}"))
+            checks.append((f"{t(src.time)} < TIMESTAMP {lit(start.isoformat())}", "before_start",
+                           src.time, f"before the source start {start.isoformat()}"))
     if src.key and src.key in fields:
-        k = typed[src.key]
-        checks.append((f"row_number() OVER (PARTITION BY {k} ORDER BY __row) > 1",
+        k = t(src.key)
+        # a later row with the key of an earlier one (the first of each key is kept)
+        # a later row with the key of an earlier one (the first of each key is kept); the
+        # keys that repeat are few, so they are found by one aggregate and joined back
+        checks.append(("__dup_first IS NOT NULL AND __row > __dup_first",
                        "duplicate_key", src.key, "repeats an earlier row of this file"))
-        existing = (f"{k} IN (SELECT {q(src.key)} FROM {q(spec.target)})",
-                    "already_loaded" if spec.reprocess else "duplicate_key", src.key,
-                    "already loaded")
-        checks.append(existing)
+        checks.append((f"{k} IN (SELECT {q(src.key)} FROM {q(spec.target)})",
+                       "already_loaded" if spec.reprocess else "duplicate_key", src.key,
+                       "already loaded"))
     elif spec.reprocess:
-        same = " AND ".join(f"t.{q(c)} IS NOT DISTINCT FROM ({typed[c]})" for c in fields)
+        same = " AND ".join(f"t.{q(c)} IS NOT DISTINCT FROM {t(c)}" for c in fields)
         checks.append((f"EXISTS (SELECT 1 FROM {q(spec.target)} t WHERE {same})",
                        "already_loaded", src.user or next(iter(fields)), "already loaded"))
     if spec.consented and src.user and src.user in fields:
-        checks.append((f"CAST({q(src.user)} AS VARCHAR) NOT IN "
+        checks.append((f"CAST({s(src.user)} AS VARCHAR) NOT IN "
                        f"(SELECT user_pid FROM {q(spec.consented)})",
                        "held_no_consent", src.user,
                        "no consent in force for this source's purposes; held until given"))
-    flags = ", ".join(f"({c}) AS __f{i}" for i, (c, _, _, _) in enumerate(checks))
     if checks:
         reason = "CASE " + " ".join(
             f"WHEN __f{i} THEN {lit(r)}" for i, (_, r, _, _) in enumerate(checks)) + " END"
@@ -150,13 +180,26 @@ def classify_sql(spec: GateSpec, staged: str) -> str:
             f"WHEN __f{i} THEN {lit(d)}" for i, (_, _, _, d) in enumerate(checks)) + " END"
     else:
         reason = column = detail = "NULL"
-    cols = ", ".join(f"{typed[c]} AS {q(c)}" for c in fields)
-    raws = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q('__raw_' + c)}" for c in fields)
-    inner = (f"SELECT __row, {cols}, {raws}"
-             f"{', ' + flags if flags else ''} FROM {q(staged)}")
-    outer_cols = ", ".join(q(c) for c in fields)
+    level1 = ", ".join([f"{q(c)} AS {s(c)}" for c in fields]
+                       + [f"{typed[c]} AS {t(c)}" for c in fields if t(c) != s(c)])
+    carried = ", ".join([s(c) for c in fields] + [t(c) for c in fields if t(c) != s(c)])
+    flags = "".join(f", ({c}) AS __f{i}" for i, (c, _, _, _) in enumerate(checks))
+    typed_rows = f"SELECT __row, {level1} FROM {q(staged)}"
+    if src.key and src.key in fields:
+        # the keys that repeat are few: one aggregate over the key alone finds them (and the
+        # first row of each), joined back to flag the later rows
+        k = typed_expr(src.key, fields[src.key], src, types.get(src.key))
+        typed_rows = (f"SELECT __typed.*, __dups.__dup_first FROM ({typed_rows}) __typed "
+                      f"LEFT JOIN (SELECT {k} AS __dup_key, min(__row) AS __dup_first "
+                      f"FROM {q(spec.keys or staged)} GROUP BY __dup_key HAVING count(*) > 1) "
+                      f"__dups ON __typed.{t(src.key)} = __dups.__dup_key")
+    level2 = f"SELECT __row, {carried}{flags} FROM ({typed_rows})"
+    outer_cols = ", ".join(f"{t(c)} AS {q(c)}" for c in fields)
     # the row as read, for the quarantine record: built only for rows that fail the gate
-    raw = ", ".join(f"{lit(c)}: {q('__raw_' + c)}" for c in fields)
-    raw_json = f"CASE WHEN ({reason}) IS NOT NULL THEN to_json({{{raw}}}) END"
-    return (f"SELECT __row, {outer_cols}, {reason} AS __reason, {column} AS __column, "
-            f"{detail} AS __detail, {raw_json} AS __raw FROM ({inner})")
+    raw = ", ".join(f"{lit(c)}: CAST({s(c)} AS VARCHAR)" for c in fields)
+    raw_json = f"CASE WHEN __reason IS NOT NULL THEN to_json({{{raw}}}) END"
+    return (f"SELECT __row, {', '.join(q(c) for c in fields)}, __reason, __column, "
+            f"__detail, "
+            f"{raw_json} AS __raw FROM (SELECT __row, {outer_cols}, {carried}, "
+            f"{reason} AS __reason, {column} AS __column, {detail} AS __detail "
+            f"FROM ({level2}))")

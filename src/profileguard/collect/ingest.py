@@ -1,9 +1,10 @@
 """Ingestion: sources → gate → warehouse tables, with quarantine and reconciliation.
 
-For every file of every declared source: columns are renamed (``columns:``), columns the
-manifest does not declare are refused (not loaded, reported), the person's id and
-``pseudonymize`` fields become keyed pseudonyms, the file is staged in batches, the gate
-classifies each row, and in ONE transaction clean rows go to the source's table, the rest
+For every file of every declared source: the file is staged in DuckDB
+(:mod:`profileguard.collect.stage`: columns renamed (``columns:``), columns the manifest does
+not declare refused (not loaded, reported), the person's id and ``pseudonymize`` fields
+turned into keyed pseudonyms and the other transforms applied, once per distinct value),
+the gate classifies each row, and in ONE transaction clean rows go to the source's table, the rest
 to ``pg_quarantine`` with source, file, row, column and reason, and the file's digest to
 ``pg_ingest_files``. Input rows = loaded + quarantined, always. A file already ingested
 (same digest) loads nothing the second time.
@@ -13,20 +14,17 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from profileguard.collect.gate import SQL_TYPES, GateSpec, classify_sql, lit
-from profileguard.collect.pii_gate import ColumnScan, mask_undeclared, scan_sample
 from profileguard.collect.pii_gate import findings as pii_findings
-from profileguard.collect.readers import ROW, Malformed, SourceFile, open_source
-from profileguard.collect.transforms import apply_transform
-from profileguard.manifest.model import FieldDecl, Manifest, Source
+from profileguard.collect.readers import Malformed, SourceFile, open_source
+from profileguard.collect.stage import Progress as Progress  # re-exported for the pipeline
+from profileguard.collect.stage import stage_file
+from profileguard.manifest.model import FieldDecl, Manifest
 from profileguard.store.engine import DuckDBEngine
 from profileguard.store.engine import quote_ident as q
 
@@ -34,11 +32,8 @@ QUARANTINE = "pg_quarantine"
 INGEST_FILES = "pg_ingest_files"
 TOMBSTONES = "pg_tombstones"
 HELD = "pg_held"
-#: pseudonyms of person ids seen in this process, per key (bounded by the number of people)
-_PID_CACHE: dict[bytes, dict[str, str]] = {}
 HOLD_REASON = "held_no_consent"
 
-Progress = Callable[[str, int], None]
 #: receives the raw ids of the people seen in a file (the identity map lives in the
 #: operational store; the warehouse only ever sees their pseudonyms)
 Identities = Callable[[Iterable[str]], object]
@@ -157,47 +152,6 @@ def file_digest(path: str) -> str:
     return h.hexdigest()
 
 
-def _prepare(
-    batches: Iterator[pa.RecordBatch], source: Source, declared: dict[str, FieldDecl],
-    key: bytes, refused: set[str], progress: Progress | None, label: str,
-    seen_users: set[str] | None = None, scans: dict[str, ColumnScan] | None = None,
-) -> Iterator[pa.RecordBatch]:
-    keep = {c: d for c, d in declared.items() if d.transform != "drop"}
-    schema = pa.schema([pa.field(c, pa.string()) for c in keep] + [pa.field(ROW, pa.int64())])
-    for batch in batches:
-        names = [source.columns.get(n, n) for n in batch.schema.names]
-        batch = pa.RecordBatch.from_arrays(batch.columns, names=names)
-        for n in names:
-            if n != ROW and n not in declared:
-                refused.add(n)
-        arrays: list[pa.Array] = []
-        for col, decl in keep.items():
-            if col in names:
-                arr = batch.column(names.index(col))
-                if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-                    arr = arr.cast(pa.string())
-                if col == source.user and seen_users is not None:
-                    seen_users.update(
-                        v for v in pc.unique(arr.cast(pa.string())).to_pylist() if v)
-                kind = "pseudonymize" if col == source.user else decl.transform
-                if scans is not None and kind == "none" and decl.type == "string":
-                    scan_sample(arr, col, decl, scans.setdefault(col, ColumnScan()))
-                    if decl.mask:
-                        arr = mask_undeclared(arr, col, decl)
-                if kind != "none":
-                    # the person's id repeats in every batch: remember its pseudonym
-                    arr = apply_transform(kind, arr, key,
-                                          _PID_CACHE.setdefault(key, {}) if col == source.user
-                                          else None)
-                arrays.append(arr.cast(pa.string()))
-            else:
-                arrays.append(pa.nulls(batch.num_rows, pa.string()))
-        arrays.append(batch.column(names.index(ROW)))
-        if progress:
-            progress(label, batch.num_rows)
-        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
 def ingest_file(
     engine: DuckDBEngine, manifest: Manifest, source_name: str, sf: SourceFile, key: bytes,
     *, now: datetime, refused: set[str], progress: Progress | None = None,
@@ -214,24 +168,19 @@ def ingest_file(
         result.skipped_already_ingested = True
         return result
     ensure_target(engine, source_name, fields)
-    seen_users: set[str] | None = set() if identities is not None else None
-    scans: dict[str, ColumnScan] = {}
-    stage, classified = f"_stage_{source_name}", f"_classified_{source_name}"
-    reader = pa.RecordBatchReader.from_batches(
-        pa.schema([pa.field(c, pa.string()) for c in fields] + [pa.field(ROW, pa.int64())]),
-        _prepare(sf.batches, source, declared, key, refused, progress, source_name, seen_users,
-                 scans))
-    engine.execute(f"DROP TABLE IF EXISTS {q(stage)}")
-    engine.register_arrow("_pg_stage_src", reader)
+    staged = stage_file(engine, sf, source, declared, key, refused, progress=progress,
+                        label=source_name, want_users=identities is not None)
+    classified = f"_classified_{source_name}"
     try:
-        engine.execute(f"CREATE TEMP TABLE {q(stage)} AS SELECT * FROM _pg_stage_src")
+        spec = GateSpec(source_name, source, fields, source_name,
+                        TOMBSTONES if engine.table_exists(TOMBSTONES) else None, now,
+                        reprocess=bool(seen[0][0]), consented=consented,
+                        staged_types=staged.types,
+                        keys=staged.untransformed(source.key))
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(classified)} AS "
+                       f"{classify_sql(spec, staged.relation)}")
     finally:
-        engine.unregister_arrow("_pg_stage_src")
-    staged = int(engine.query_rows(f"SELECT count(*) FROM {q(stage)}")[0][0])
-    spec = GateSpec(source_name, source, fields, source_name,
-                    TOMBSTONES if engine.table_exists(TOMBSTONES) else None, now,
-                    reprocess=bool(seen[0][0]), consented=consented)
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(classified)} AS {classify_sql(spec, stage)}")
+        staged.drop(engine)
     file_id = int(engine.query_rows(f"SELECT coalesce(max(file_id), 0) + 1 FROM {INGEST_FILES}")[0][0])
     cols = ", ".join(q(c) for c in fields)
     user = f"CAST(json_extract_string(__raw, {lit('$.' + source.user)}) AS VARCHAR)" if (
@@ -265,17 +214,16 @@ def ingest_file(
                     result.quarantined[str(reason)] += int(n)
             if sf.malformed:
                 result.quarantined["malformed_row"] += len(sf.malformed)
-            result.rows_in = staged + len(sf.malformed)
+            result.rows_in = staged.rows + len(sf.malformed)
             engine.execute(
                 f"INSERT INTO {INGEST_FILES} VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP {lit(ts)}, ?, ?)",
                 [file_id, source_name, sf.path, digest, result.rows_in, result.loaded,
                  result.quarantined_total, result.held, result.already_loaded])
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {q(classified)}")
-        engine.execute(f"DROP TABLE IF EXISTS {q(stage)}")
-    if identities is not None and seen_users:
-        identities(sorted(seen_users))
-    result.findings = pii_findings(source_name, scans, declared)
+    if identities is not None and staged.users:
+        identities(staged.users)
+    result.findings = pii_findings(source_name, staged.scans, declared)
     return result
 
 

@@ -43,6 +43,9 @@ class SourceFile:
     path: str
     batches: Iterator[pa.RecordBatch]
     malformed: list[Malformed] = field(default_factory=list)
+    #: ``parquet``: a file the warehouse engine can read itself (the ingest stages it
+    #: without going through ``batches``); ``arrow``: only ``batches``
+    format: str = "arrow"
 
 
 def expand_paths(pattern: Path) -> list[Path]:
@@ -146,7 +149,8 @@ def _parquet(path: Path) -> SourceFile:
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ProfileguardError(f"{path}: not a readable Parquet file: {exc}") from None
-    return SourceFile(str(path), _with_rows(pf.iter_batches(batch_size=BATCH_ROWS)))
+    return SourceFile(str(path), _with_rows(pf.iter_batches(batch_size=BATCH_ROWS)),
+                      format="parquet")
 
 
 def _jsonl(path: Path) -> SourceFile:

@@ -10,12 +10,14 @@ re-identify anyone (PIPL 73: de-identified, not anonymous).
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -62,19 +64,46 @@ def is_pseudonym(value: str) -> bool:
     return value.startswith(PID_PREFIX) and len(value) == PID_LENGTH
 
 
-def _pseudonyms(key: bytes, values: list[str]) -> list[str]:
-    """Many pseudonyms at once: one base32 call for the whole batch.
+_B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
+_B32_CHARS = 26  # 128 bits in 5-bit groups (the last one padded with two zero bits)
 
-    Each 16-byte digest is padded to 20 bytes (a multiple of base32's 5-byte group); the
-    first 26 characters of its 32-character encoding are exactly the unpadded encoding
-    of the 16 bytes, so the result equals :func:`pseudonym` value by value.
+
+def _digests(key: bytes, values: list[str]) -> list[bytes]:
+    """The first 16 bytes of HMAC-SHA256 (RFC 2104) of each value, as :func:`hmac.digest`.
+
+    The keyed inner and outer SHA-256 states are computed once and copied per value, which
+    costs about half of a one-shot ``hmac.digest`` per value.
+    """
+    block = key if len(key) <= 64 else hashlib.sha256(key).digest()
+    block = block.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    out: list[bytes] = []
+    for v in values:
+        i = inner.copy()
+        i.update(v.encode("utf-8"))
+        o = outer.copy()
+        o.update(i.digest())
+        out.append(o.digest()[:16])
+    return out
+
+
+def _pseudonyms(key: bytes, values: list[str]) -> list[str]:
+    """Many pseudonyms at once: the HMACs one by one (:func:`_digests`), their base32 for the
+    whole batch.
+
+    The 128 bits of each digest are cut into 26 groups of 5 (the last padded with two zero
+    bits, as base32 pads) and looked up in the base32 alphabet, vectorized, so the result
+    equals :func:`pseudonym` value by value.
     """
     if not values:
         return []
-    pad = b"\0\0\0\0"
-    blob = b"".join(hmac.digest(key, v.encode("utf-8"), "sha256")[:16] + pad for v in values)
-    text = base64.b32encode(blob).decode("ascii").lower()
-    return [PID_PREFIX + text[i * 32:i * 32 + 26] for i in range(len(values))]
+    blob = b"".join(_digests(key, values))
+    bits = np.unpackbits(np.frombuffer(blob, dtype=np.uint8).reshape(len(values), 16), axis=1)
+    bits = np.pad(bits, ((0, 0), (0, _B32_CHARS * 5 - 128)))
+    groups = bits.reshape(len(values), _B32_CHARS, 5) @ np.array([16, 8, 4, 2, 1], np.uint8)
+    text = _B32[groups].tobytes().decode("ascii")
+    return [PID_PREFIX + text[i * _B32_CHARS:(i + 1) * _B32_CHARS] for i in range(len(values))]
 
 
 def pseudonymize_array(key: bytes, values: pa.Array | pa.ChunkedArray,

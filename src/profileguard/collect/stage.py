@@ -1,0 +1,234 @@
+"""Staging one file in DuckDB before the gate: renamed, refused, sampled and transformed.
+
+A Parquet file is read by DuckDB itself (native column types, ``file_row_number`` for
+``__row``); CSV, JSON lines and database tables arrive as Arrow batches of text from
+:mod:`profileguard.collect.readers` and are copied into a temporary table once. Either
+way the result is a relation of the kept declared columns under their canonical names
+plus ``__row``; columns the manifest does not declare are reported as refused and never
+reach it.
+
+The declared transforms (the person's id always pseudonymized, ``pseudonymize``, ``mask``,
+``truncate_ip``, ``hash``, ``generalize_*``, and ``mask: true`` masking of undeclared
+personal information) are functions of one value, so each runs once per DISTINCT value of
+its column in the whole file, in Python, and its result is joined back in SQL. The scanner
+for undeclared personal information reads the first rows of the file, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import count
+
+import duckdb
+import pyarrow as pa
+
+from profileguard.collect.pii_gate import SAMPLE_ROWS, ColumnScan, mask_undeclared, scan_sample
+from profileguard.collect.readers import ROW, SourceFile
+from profileguard.collect.transforms import apply_transform
+from profileguard.manifest.model import FieldDecl, Source
+from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import quote_ident as q
+
+Progress = Callable[[str, int], None]
+#: pseudonyms of person ids seen in this process, per key (bounded by the number of people)
+_PID_CACHE: dict[bytes, dict[str, str]] = {}
+_SERIAL = count(1)
+
+
+@dataclass
+class Staged:
+    """A staged file: ``relation`` holds ``__row`` and the kept columns, transformed."""
+
+    relation: str
+    rows: int
+    #: ``__row`` and the untransformed columns as read: cheaper for the gate's key checks
+    raw: str
+    #: DuckDB type of each staged column (``VARCHAR`` for text and transformed columns)
+    types: dict[str, str]
+    #: raw ids of the people in the file (non-empty), for the identity map
+    users: list[str] = field(default_factory=list)
+    scans: dict[str, ColumnScan] = field(default_factory=dict)
+    #: temporary views and tables to drop once the file is done (dropped in this order)
+    objects: list[tuple[str, str]] = field(default_factory=list)
+    #: columns whose staged values differ from the file's (transformed or masked)
+    transformed: set[str] = field(default_factory=set)
+
+    def untransformed(self, column: str | None) -> str | None:
+        """``raw`` when ``column`` is staged as read (its checks can skip the transforms)."""
+        return self.raw if column and column not in self.transformed else None
+
+    def drop(self, engine: DuckDBEngine) -> None:
+        for kind, name in self.objects:
+            engine.execute(f"DROP {kind} IF EXISTS {q(name)}")
+
+
+def transform_kind(column: str, decl: FieldDecl, source: Source) -> str:
+    """The transform a column gets at ingest: the person's id is always pseudonymized."""
+    return "pseudonymize" if column == source.user else decl.transform
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _canonical(names: list[str], source: Source, declared: dict[str, FieldDecl],
+               refused: set[str]) -> dict[str, str]:
+    """Canonical name → the file's column holding it (the first, if renames collide)."""
+    found: dict[str, str] = {}
+    for raw in names:
+        if raw == ROW:
+            continue
+        name = source.columns.get(raw, raw)
+        if name not in declared:
+            refused.add(name)
+        found.setdefault(name, raw)
+    return found
+
+
+def _stage_parquet(engine: DuckDBEngine, sf: SourceFile, source: Source,
+                   declared: dict[str, FieldDecl], keep: list[str], refused: set[str],
+                   name: str) -> bool:
+    """A view over the file read by DuckDB; False (nothing done) if it cannot number rows."""
+    try:
+        described = engine.query_rows(f"DESCRIBE SELECT * FROM read_parquet({_lit(sf.path)})")
+    except duckdb.Error:  # Arrow opened it: let the Arrow path read it or say what is wrong
+        return False
+    names = [str(r[0]) for r in described]
+    if "file_row_number" in names:  # the name DuckDB gives the row numbers is taken
+        return False
+    # a zoned timestamp's text depends on DuckDB's session time zone, and bytes have no
+    # text at all: such files keep the Arrow path (text as Arrow renders it)
+    if any("WITH TIME ZONE" in str(r[1]) or str(r[1]) == "BLOB" for r in described):
+        return False
+    found = _canonical(names, source, declared, refused)
+    cols = [f"{q(found[c])} AS {q(c)}" if c in found else f"CAST(NULL AS VARCHAR) AS {q(c)}"
+            for c in keep]
+    engine.execute(
+        f"CREATE TEMP VIEW {q(name)} AS SELECT file_row_number + 1 AS {ROW}"
+        f"{''.join(', ' + c for c in cols)} "
+        f"FROM read_parquet({_lit(sf.path)}, file_row_number = true)")
+    return True
+
+
+def _text_batches(batches: Iterator[pa.RecordBatch], source: Source,
+                  declared: dict[str, FieldDecl], keep: list[str], refused: set[str],
+                  progress: Progress | None, label: str) -> Iterator[pa.RecordBatch]:
+    schema = pa.schema([pa.field(c, pa.string()) for c in keep] + [pa.field(ROW, pa.int64())])
+    for batch in batches:
+        found = _canonical(batch.schema.names, source, declared, refused)
+        arrays: list[pa.Array] = []
+        for col in keep:
+            if col in found:
+                arr = batch.column(batch.schema.get_field_index(found[col]))
+                if not pa.types.is_string(arr.type):
+                    arr = arr.cast(pa.string())
+                arrays.append(arr)
+            else:
+                arrays.append(pa.nulls(batch.num_rows, pa.string()))
+        arrays.append(batch.column(batch.schema.get_field_index(ROW)))
+        if progress:
+            progress(label, batch.num_rows)
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _stage_text(engine: DuckDBEngine, sf: SourceFile, source: Source,
+                declared: dict[str, FieldDecl], keep: list[str], refused: set[str],
+                progress: Progress | None, label: str, name: str) -> None:
+    schema = pa.schema([pa.field(c, pa.string()) for c in keep] + [pa.field(ROW, pa.int64())])
+    reader = pa.RecordBatchReader.from_batches(
+        schema, _text_batches(sf.batches, source, declared, keep, refused, progress, label))
+    view = f"_pg_stage_src_{name}"
+    engine.register_arrow(view, reader)
+    try:
+        engine.execute(f"CREATE TEMP TABLE {q(name)} AS SELECT * FROM {q(view)}")
+    finally:
+        engine.unregister_arrow(view)
+
+
+def _scan(engine: DuckDBEngine, relation: str, columns: list[str],
+          declared: dict[str, FieldDecl]) -> dict[str, ColumnScan]:
+    """Scan the first rows of each column for personal information it does not declare."""
+    scans: dict[str, ColumnScan] = {}
+    if not columns:
+        return scans
+    sample = engine.query_arrow(
+        f"SELECT {', '.join(f'CAST({q(c)} AS VARCHAR) AS {q(c)}' for c in columns)} "
+        f"FROM {q(relation)} ORDER BY {ROW} LIMIT {SAMPLE_ROWS}")
+    for col in columns:
+        values = sample.column(col).combine_chunks()
+        scan_sample(values, col, declared[col], scans.setdefault(col, ColumnScan()))
+    return scans
+
+
+def stage_file(engine: DuckDBEngine, sf: SourceFile, source: Source,
+               declared: dict[str, FieldDecl], key: bytes, refused: set[str], *,
+               progress: Progress | None = None, label: str = "",
+               want_users: bool = False) -> Staged:
+    """Stage ``sf``: the kept declared columns, transformed, as ``Staged.relation``."""
+    serial = next(_SERIAL)
+    keep = [c for c, d in declared.items() if d.transform != "drop"]
+    raw = f"_stage_raw_{label}_{serial}"
+    native = sf.format == "parquet" and not any(ch in sf.path for ch in "*?[{")
+    objects: list[tuple[str, str]] = []
+    try:
+        native = native and _stage_parquet(engine, sf, source, declared, keep, refused, raw)
+        if native:
+            objects.append(("VIEW", raw))
+        else:
+            _stage_text(engine, sf, source, declared, keep, refused, progress, label, raw)
+            objects.append(("TABLE", raw))
+        rows = int(engine.query_rows(f"SELECT count(*) FROM {q(raw)}")[0][0])
+        if native and progress:
+            progress(label, rows)
+        raw_types = {str(r[0]): str(r[1]) for r in engine.query_rows(f"DESCRIBE {q(raw)}")}
+        scanned = [c for c in keep if transform_kind(c, declared[c], source) == "none"
+                   and declared[c].type == "string"]
+        scans = _scan(engine, raw, scanned, declared)
+        select: list[str] = [f"s.{ROW}"]
+        joins: list[str] = []
+        types: dict[str, str] = {}
+        users: list[str] = []
+        transformed: set[str] = set()
+        for col in keep:
+            decl = declared[col]
+            kind = transform_kind(col, decl, source)
+            masked = kind == "none" and decl.type == "string" and decl.mask
+            if kind == "none" and not masked:
+                select.append(f"s.{q(col)}")
+                types[col] = raw_types[col]
+                continue
+            text = f"CAST(s.{q(col)} AS VARCHAR)"
+            distinct = engine.query_arrow(
+                f"SELECT DISTINCT CAST({q(col)} AS VARCHAR) AS v FROM {q(raw)} "
+                f"WHERE {q(col)} IS NOT NULL").column("v").combine_chunks()
+            if col == source.user and want_users:
+                users = sorted(v for v in distinct.to_pylist() if v)
+            if masked:
+                out = mask_undeclared(distinct, col, decl)
+            else:
+                cache = _PID_CACHE.setdefault(key, {}) if col == source.user else None
+                out = apply_transform(kind, distinct, key, cache)
+            mapping = f"_stage_map_{label}_{serial}_{len(joins)}"
+            view = f"{mapping}_src"
+            engine.register_arrow(view, pa.table({"v": distinct, "out": out.cast(pa.string())}))
+            try:
+                engine.execute(f"CREATE TEMP TABLE {q(mapping)} AS SELECT * FROM {q(view)}")
+            finally:
+                engine.unregister_arrow(view)
+            objects.append(("TABLE", mapping))
+            alias = f"m{len(joins)}"
+            joins.append(f"LEFT JOIN {q(mapping)} {alias} ON {alias}.v = {text}")
+            select.append(f"{alias}.out AS {q(col)}")
+            types[col] = "VARCHAR"
+            transformed.add(col)
+        staged = f"_stage_{label}_{serial}"
+        engine.execute(f"CREATE TEMP VIEW {q(staged)} AS SELECT {', '.join(select)} "
+                       f"FROM {q(raw)} s {' '.join(joins)}")
+        objects.insert(0, ("VIEW", staged))
+    except BaseException:
+        Staged("", 0, "", {}, objects=list(reversed(objects))).drop(engine)
+        raise
+    # views first (they depend on the tables), then the tables
+    order = [o for o in objects if o[0] == "VIEW"] + [o for o in objects if o[0] == "TABLE"]
+    return Staged(staged, rows, raw, types, users, scans, order, transformed)
