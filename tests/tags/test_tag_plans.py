@@ -108,13 +108,75 @@ def test_static_source_refuses_a_day_window() -> None:
         fuse_plan([t], SourceTable("users", "users", "id"), AS_OF)
 
 
-def test_tags_of_other_windows_do_not_fuse() -> None:
+def test_windows_of_one_source_fuse_into_one_scan_with_their_own_bounds(
+        con: duckdb.DuckDBPyConnection) -> None:
+    tags = [tag("n_30d", "count(*)"), tag("n_90d", "count(*)", window="90d"),
+            tag("n_all", "count(*)", window="all"),
+            tag("paid_90d", "sum(amount)", window="90d", filter="status = 'paid'")]
+    step = fuse_plan(tags, ORDERS, AS_OF)
+    assert step.sql.count("FROM orders") == 1 and step.window == "30d,90d,all"
+    got = run(con, step)
+    # u1: the row at exactly as_of - 30d is in 90d only; the one after as_of in none
+    assert got["u1"][:3] == (3, 4, 4) and float(got["u1"][3]) == 1349.5
+    assert got["u2"] == (1, 1, 1, None)  # rows in the windows, none paid
+    assert got["u4"] == (None, None, 1, None)  # no row in 30d or 90d: absent there, not 0
+
+
+def test_tags_of_other_sources_do_not_fuse() -> None:
+    other = validate_tag("b", "descriptive", "count(*)", columns=["id"], source="users",
+                         window="all")
     with pytest.raises(TagSQLError, match="cannot fuse"):
-        fuse_plan([tag("a", "count(*)"), tag("b", "count(*)", window="90d")], ORDERS, AS_OF)
-    groups = group_descriptive([tag("a", "count(*)"), tag("b", "count(*)", window="90d"),
+        fuse_plan([tag("a", "count(*)"), other], ORDERS, AS_OF)
+    groups = group_descriptive([tag("a", "count(*)"), tag("b", "count(*)", window="90d"), other,
                                 tag("c", "sum(amount)")])
     assert {k: [t.name for t in v] for k, v in groups.items()} == {
-        ("orders", "30d"): ["a", "c"], ("orders", "90d"): ["b"]}
+        "orders": ["a", "b", "c"], "users": ["b"]}
+
+
+@pytest.fixture
+def views() -> duckdb.DuckDBPyConnection:
+    c = duckdb.connect()
+    c.execute("CREATE TABLE events (uid VARCHAR, cat VARCHAR, kind VARCHAR, ts TIMESTAMP)")
+    c.execute("""INSERT INTO events VALUES
+        ('u1', 'b', 'view', '2024-06-29'), ('u1', 'b', 'view', '2024-06-28'),
+        ('u1', 'a', 'view', '2024-06-27'), ('u1', 'a', 'view', '2024-06-26'),
+        ('u1', NULL, 'view', '2024-06-25'), ('u1', NULL, 'view', '2024-06-24'),
+        ('u1', NULL, 'view', '2024-06-23'),          -- NULLs do not count
+        ('u1', 'c', 'view', '2024-03-01'), ('u1', 'c', 'view', '2024-03-02'),
+        ('u1', 'c', 'view', '2024-03-03'),           -- most frequent in 180d, not in 30d
+        ('u2', 'z', 'view', '2024-06-20'), ('u2', 'y', 'cart', '2024-06-20'),
+        ('u2', 'y', 'cart', '2024-06-21'),           -- filtered out
+        ('u3', NULL, 'view', '2024-06-20'),          -- only NULLs: no mode
+        ('u4', 'q', 'cart', '2024-06-20')            -- nothing passes the filter
+    """)
+    return c
+
+
+def view_tag(name: str, value: str, window: str = "30d", **kw: object) -> ValidatedTag:
+    return validate_tag(name, "descriptive", value, columns=["uid", "cat", "kind", "ts"],
+                        source="events", window=window, **kw)  # type: ignore[arg-type]
+
+
+def test_mode_is_the_most_frequent_value_ties_to_the_smallest_nulls_ignored(
+        views: duckdb.DuckDBPyConnection) -> None:
+    tags = [view_tag("fav", "mode(cat)", filter="kind = 'view'",
+                     inputs={"n": "count(*)", "shout": "upper(mode(cat)) || '!' "}),
+            view_tag("fav_180d", "mode(cat)", window="180d"),
+            view_tag("views", "count(*)")]
+    step = fuse_plan(tags, SourceTable("events", "events", "uid", "ts"), AS_OF)
+    assert "_mode1" in step.sql and "ORDER BY" not in step.sql
+    got = {str(r[0]): tuple(r[1:]) for r in views.sql(step.sql).fetchall()}
+    assert got["u1"] == ("a", 7, "A!", "c", 7)  # b and a tie at 2 in 30d: the smaller wins
+    assert got["u2"] == ("z", 1, "Z!", "y", 3)
+    assert got["u3"] == (None, 1, None, None, 1)  # rows pass the filter, all NULL
+    assert got["u4"] == (None, None, None, "q", 1)  # no row passes the filter
+
+
+def test_mode_plan_transpiles_to_spark_with_a_struct_minimum() -> None:
+    step = fuse_plan([view_tag("fav", "mode(cat)", filter="kind = 'view'")],
+                     SourceTable("events", "events", "uid", "ts"), AS_OF, dialect="spark")
+    assert "MIN(STRUCT(-`_n` AS n, `_v` AS v)).v" in step.sql
+    assert sqlglot.parse_one(step.sql, read="spark").sql("spark") == step.sql
 
 
 def test_allowed_users_restrict_the_rows_read(con: duckdb.DuckDBPyConnection) -> None:
@@ -182,3 +244,14 @@ def test_explain_prints_each_step() -> None:
                     derived_plan(derived_tags(), "wide", {"spend", "orders"}, AS_OF)])
     assert "-- step 1: orders@30d (source orders, window 30d)" in text
     assert "-- step 2: derived (derived)" in text and text.count("SELECT") >= 3
+
+
+def test_average_beside_a_mode_stays_visibly_double_for_spark(
+        views: duckdb.DuckDBPyConnection) -> None:
+    t = view_tag("mix", "round(avg(length(cat)) + length(mode(cat)), 2)", window="all")
+    step = fuse_plan([t], SourceTable("events", "events", "uid", "ts"), AS_OF)
+    got = {str(r[0]): r[1] for r in views.sql(step.sql).fetchall()}
+    assert got["u1"] == 2.0 and got["u3"] is None  # avg 1 + length('c') 1; all NULL
+    spark = fuse_plan([t], SourceTable("events", "events", "uid", "ts"), AS_OF, dialect="spark")
+    # the Spark transpiler rounds DOUBLEs by DuckDB's rule only when it can see the type
+    assert "ROUND(CAST(`_a1` AS DOUBLE) + LENGTH(`_mode1`), 2)" in spark.sql

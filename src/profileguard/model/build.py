@@ -1,14 +1,17 @@
 """A profile build: fused tag plans → consent and rights applied → a new snapshot.
 
 1. The catalog validates every tag; refused tags become findings and are not computed.
-2. Each (source, window) group of descriptive tags runs as ONE fused ``GROUP BY`` query.
+2. The descriptive tags of each source, whatever their windows, run as ONE fused
+   ``GROUP BY`` query (``plan.fuse_plan``).
 3. Derived tags run over the joined descriptive values (users who have every descriptive
    tag the derived tags read), in dependency layers.
 4. People's decisions win: objectors get no tags at all; a user's correction or deletion of
    a tag replaces the computed value; then each tag is kept only for users whose consent
    covers the tag's purpose (default deny: no record, no tag). A correction never brings
    back a tag the person has not consented to.
-5. The wide and long snapshot tables are written, then registered and made current in one
+   They are applied in the one statement that writes the wide table.
+5. The wide snapshot table is written, the long one derived from it in one pass (each user
+   row crossed with the tag list); then both are registered and made current in one
    transaction (``snapshot.register``).
 
 ``PROFILEGUARD_FAULT_AT=<step>`` kills the process at a named step; the crash-safety tests
@@ -17,6 +20,7 @@ use it to prove a half-built snapshot never becomes current.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Callable
@@ -73,6 +77,9 @@ class PredictiveResult:
 
     table: pa.Table
     cards: list[dict[str, Any]] = field(default_factory=list)
+    #: the rows are already in the engine's ``_b_pred`` table (scored there, e.g. by Spark's
+    #: mapInArrow); ``table`` then holds only their columns
+    in_engine: bool = False
 
 
 PredictiveStep = Callable[[Engine, Manifest, datetime, Catalog], PredictiveResult | None]
@@ -108,7 +115,7 @@ def plan_steps(m: Manifest, catalog: Catalog, as_of: datetime, dialect: str = "d
                ) -> list[PlanStep]:
     ok = [t.validated for t in catalog.buildable if t.validated is not None]
     steps = []
-    for (source, _window), tags in group_descriptive(ok).items():
+    for source, tags in group_descriptive(ok).items():
         src = m.sources[source]
         user = src.user or src.key or "user_id"
         steps.append(fuse_plan(tags, SourceTable(source, source, user, src.time), as_of,
@@ -116,7 +123,9 @@ def plan_steps(m: Manifest, catalog: Catalog, as_of: datetime, dialect: str = "d
     derived = [t for t in ok if t.kind == "derived"]
     if derived:
         names = [c for s in steps for c in s.columns]
-        steps.append(derived_plan(derived, "_b_derived_input", names, as_of,
+        # users with every descriptive value the derived tags read take part in them
+        required = sorted({d for t in derived for d in t.depends_on if d in names})
+        steps.append(derived_plan(derived, "_b_wide", names, as_of, required=required,
                                   dialect=dialect))  # type: ignore[arg-type]
     return steps
 
@@ -144,39 +153,29 @@ def build(
     _fault("descriptive")
     users_sql = " UNION ".join(f"SELECT user_id FROM _b_{i}" for i in range(len(descriptive))) or (
         "SELECT CAST(NULL AS VARCHAR) AS user_id WHERE FALSE")
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_users AS SELECT user_id FROM ({users_sql}) "
-                   "WHERE user_id NOT IN (SELECT user_pid FROM _d_objectors)")
     joins = " ".join(f"LEFT JOIN _b_{i} USING (user_id)" for i in range(len(descriptive)))
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_wide AS SELECT * FROM _b_users {joins}")
-    columns = [c for s in descriptive for c in s.columns]
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_wide AS SELECT * FROM (SELECT user_id FROM "
+                   f"({users_sql}) AS ids WHERE user_id NOT IN (SELECT user_pid FROM _d_objectors)"
+                   f") AS u {joins}")
+    parts = {"w": [c for s in descriptive for c in s.columns]}
     derived_step = next((s for s in steps if s.kind == "derived"), None)
     if derived_step is not None:
-        deps = sorted({d for t in catalog.buildable if t.tag.kind == "derived" and t.validated
-                       for d in t.validated.depends_on if d in columns})
-        where = " AND ".join(f"{q(d)} IS NOT NULL" for d in deps) or "TRUE"
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_derived_input AS SELECT * FROM _b_wide "
-                       f"WHERE {where}")
         engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_derived AS {derived_step.sql}")
-        dcols = ", ".join(f"d.{q(c)}" for c in derived_step.columns)
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_wide AS SELECT w.*, {dcols} FROM _b_wide w "
-                       "LEFT JOIN _b_derived d USING (user_id)")
-        columns += list(derived_step.columns)
+        parts["d"] = list(derived_step.columns)
     _fault("derived")
     cards: list[dict[str, Any]] = []
     predictive_tags: list[str] = []
     if predictive is not None:
         result = predictive(engine, m, as_of, catalog)
-        if result is not None and result.table.num_rows:
-            engine.load_arrow("_b_pred", result.table, mode="replace")
-            pcols = [c for c in result.table.column_names if c != "user_id"]
-            engine.execute("CREATE OR REPLACE TEMP TABLE _b_wide AS SELECT w.*, "
-                           + ", ".join(f"p.{q(c)}" for c in pcols)
-                           + " FROM _b_wide w LEFT JOIN _b_pred p USING (user_id)")
-            columns += pcols
-            predictive_tags = [c for c in pcols if "__" not in c]
+        if result is not None and (result.table.num_rows or result.in_engine):
+            if not result.in_engine:
+                engine.load_arrow("_b_pred", result.table, mode="replace")
+            parts["p"] = [c for c in result.table.column_names if c != "user_id"]
+            predictive_tags = [c for c in parts["p"] if "__" not in c]
             cards = result.cards
+    columns = [c for cols in parts.values() for c in cols]
     tags = [t for t in catalog.buildable if t.name in columns]
-    _write_snapshot(engine, m, sid, tags, columns, as_of, predictive_tags, cards)
+    _write_snapshot(engine, sid, tags, parts, as_of, predictive_tags, cards)
     _fault("written")
     tallies = engine.query_rows("SELECT " + ", ".join(
         ["count(*)"] + [f"count({q(t.name)})" for t in tags]) + f" FROM snap_{sid}_wide")[0]
@@ -185,16 +184,23 @@ def build(
     info = snapshot.SnapshotInfo(sid, as_of, datetime.now(), manifest_sha256, users, counts)
     snapshot.register(engine, info, keep)
     objectors = int(engine.query_rows("SELECT count(*) FROM _d_objectors")[0][0])
-    for t in ("_b_users", "_b_wide", "_b_derived", "_b_derived_input", "_b_pred", "_d_allowed",
-              "_d_objectors", "_d_overrides", "_d_ovr",
-              *(f"_b_{i}" for i in range(len(descriptive)))):
+    for t in ("_b_wide", "_b_derived", "_b_pred", "_d_allowed", "_d_objectors", "_d_overrides",
+              "_d_ovr", *(f"_b_{i}" for i in range(len(descriptive)))):
         engine.execute(f"DROP TABLE IF EXISTS {t}")
     return BuildReport(info, steps, catalog.refusals, counts, users, objectors)
 
 
-def _write_snapshot(engine: Engine, m: Manifest, sid: int, tags: list[TagInfo],
-                    columns: list[str], as_of: datetime, predictive: list[str],
-                    cards: list[dict[str, Any]]) -> None:
+#: where each part of the profile is while the snapshot is written: descriptive values
+#: (w), derived (d) and predictive (p), one row per user, joined on user_id
+_PART_TABLES = {"w": "_b_wide", "d": "_b_derived", "p": "_b_pred"}
+
+
+def _write_snapshot(engine: Engine, sid: int, tags: list[TagInfo], parts: dict[str, list[str]],
+                    as_of: datetime, predictive: list[str], cards: list[dict[str, Any]]) -> None:
+    """People's decisions applied as the wide table is written (one statement), then the
+    long table derived from it in one pass (one row per user and tag with a value)."""
+    columns = [c for cols in parts.values() for c in cols]
+    home = {c: alias for alias, cols in parts.items() for c in cols}
     purposes = sorted({t.tag.purpose for t in tags})
     # people's decisions pivoted to one row per person: two joins, whatever the tag count
     allowed_cols = ", ".join(f"bool_or(purpose = '{p}') AS {q('a_' + p)}" for p in purposes)
@@ -206,55 +212,70 @@ def _write_snapshot(engine: Engine, m: Manifest, sid: int, tags: list[TagInfo],
         f"max(CASE WHEN tag = '{t.name}' THEN value END) AS {q('ov_' + t.name)}" for t in tags)
     engine.execute("CREATE OR REPLACE TEMP TABLE _b_ovr AS SELECT user_pid"
                    + (f", {ovr_cols}" if ovr_cols else "") + " FROM _d_ovr GROUP BY user_pid")
-    types = engine.column_types("_b_wide")
+    types: dict[str, str] = {}
+    for alias in parts:
+        types.update(engine.column_types(_PART_TABLES[alias]))
     selects = ["w.user_id AS user_id"]
     for t in tags:
         ok = f"coalesce(a.{q('a_' + t.tag.purpose)}, FALSE)"
         action, given = f"o.{q('oa_' + t.name)}", f"o.{q('ov_' + t.name)}"
         value = (f"CASE WHEN {action} = 'delete' THEN NULL WHEN {action} = 'correct' "
                  f"THEN TRY_CAST({given} AS {types.get(t.name, 'VARCHAR')}) "
-                 f"ELSE w.{q(t.name)} END")
+                 f"ELSE {home[t.name]}.{q(t.name)} END")
         selects.append(f"CASE WHEN {ok} THEN {value} END AS {q(t.name)}")
-        selects.append(f"({ok} AND {action} = 'correct') AS {q('_corr_' + t.name)}")
         for c in columns:
             if c.startswith(t.name + "__"):
                 selects.append(f"CASE WHEN {ok} AND {action} IS DISTINCT FROM 'delete' "
-                               f"THEN w.{q(c)} END AS {q(c)}")
-    allow_joins = "LEFT JOIN _b_allowed a ON a.user_pid = w.user_id"
-    ovr_joins = "LEFT JOIN _b_ovr o ON o.user_pid = w.user_id"
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_final AS SELECT {', '.join(selects)} "
-                   f"FROM _b_wide w {allow_joins} {ovr_joins}")
-    keep_cols = ["user_id"] + [c for t in tags for c in [t.name] + [
-        x for x in columns if x.startswith(t.name + "__")]]
-    engine.execute(f"CREATE TABLE snap_{sid}_wide AS SELECT "
-                   f"{', '.join(q(c) for c in keep_cols)} FROM _b_final")
-    ts = as_of.strftime("%Y-%m-%d %H:%M:%S")
-    parts = []
-    for t in tags:
-        kind = "prediction" if t.name in predictive else "fact"
-        conf = (f"CAST({q(t.name + '__confidence')} AS DOUBLE)"
-                if f"{t.name}__confidence" in columns else "1.0")
-        valid_until = (as_of + (t.tag.valid_for.as_timedelta() or timedelta(days=3650))
-                       ).strftime("%Y-%m-%d %H:%M:%S")
-        # explanation inputs stay in the wide table (tag__input columns): no per-row JSON
-        parts.append(
-            f"SELECT user_id, '{t.name}' AS tag, CAST({q(t.name)} AS VARCHAR) AS value, "
-            f"CASE WHEN {q('_corr_' + t.name)} THEN 'corrected' ELSE '{kind}' END AS kind, "
-            f"CASE WHEN {q('_corr_' + t.name)} THEN 1.0 ELSE {conf} END AS confidence, "
-            f"'{t.tag.purpose}' AS purpose, TIMESTAMP '{ts}' AS computed_at, "
-            f"TIMESTAMP '{valid_until}' AS valid_until "
-            f"FROM _b_final WHERE {q(t.name)} IS NOT NULL")
-    if parts:
-        engine.execute(f"CREATE TABLE snap_{sid}_long AS " + " UNION ALL ".join(parts))
+                               f"THEN {home[c]}.{q(c)} END AS {q(c)}")
+    joins = "".join(f" LEFT JOIN {_PART_TABLES[a]} {a} ON {a}.user_id = w.user_id"
+                    for a in parts if a != "w")
+    engine.execute(f"CREATE TABLE snap_{sid}_wide AS SELECT {', '.join(selects)} FROM _b_wide w"
+                   f"{joins} LEFT JOIN _b_allowed a ON a.user_pid = w.user_id "
+                   "LEFT JOIN _b_ovr o ON o.user_pid = w.user_id")
+    if tags:
+        engine.execute("CREATE OR REPLACE TEMP TABLE _b_corr AS SELECT user_pid AS user_id, tag "
+                       "FROM _d_ovr WHERE action = 'correct'")
+        engine.execute(f"CREATE TABLE snap_{sid}_long AS "
+                       + _long_sql(f"snap_{sid}_wide", tags, columns, as_of, predictive))
     else:
         engine.execute(f"CREATE TABLE snap_{sid}_long (user_id VARCHAR, tag VARCHAR, value VARCHAR,"
                        " kind VARCHAR, confidence DOUBLE, purpose VARCHAR, computed_at TIMESTAMP, "
                        "valid_until TIMESTAMP)")
-    import json
-
     engine.execute(f"CREATE TABLE snap_{sid}_cards (tag VARCHAR, card VARCHAR)")
     for card in cards:
         engine.execute(f"INSERT INTO snap_{sid}_cards VALUES (?, ?)",
                        [str(card.get("tag", "")), json.dumps(card, default=str, ensure_ascii=False)])
-    for scratch in ("_b_final", "_b_allowed", "_b_ovr"):
+    for scratch in ("_b_allowed", "_b_ovr", "_b_corr"):
         engine.execute(f"DROP TABLE IF EXISTS {scratch}")
+
+
+def _long_sql(wide: str, tags: list[TagInfo], columns: list[str], as_of: datetime,
+              predictive: list[str]) -> str:
+    """The long table from the written wide one in one pass: each user row crossed with the
+    list of tags (their constants: kind, purpose, valid_until), the tag's value picked by
+    position, rows without a value left out; a value the person corrected (the build took
+    their `correct`) is kind `corrected` with confidence 1.0. Explanation inputs stay in the
+    wide table (tag__input columns): no per-row JSON."""
+    ts = as_of.strftime("%Y-%m-%d %H:%M:%S")
+    rows, values, confidences = [], [], []
+    for i, t in enumerate(tags):
+        kind = "prediction" if t.name in predictive else "fact"
+        valid_until = (as_of + (t.tag.valid_for.as_timedelta() or timedelta(days=3650))
+                       ).strftime("%Y-%m-%d %H:%M:%S")
+        rows.append(f"({i}, '{t.name}', '{kind}', '{t.tag.purpose}', "
+                    f"TIMESTAMP '{valid_until}')")
+        values.append(f"WHEN {i} THEN CAST(w.{q(t.name)} AS VARCHAR)")
+        if f"{t.name}__confidence" in columns:
+            confidences.append(f"WHEN {i} THEN CAST(w.{q(t.name + '__confidence')} AS DOUBLE)")
+    confidence = (f"CASE t.i {' '.join(confidences)} ELSE CAST(1.0 AS DOUBLE) END"
+                  if confidences else "CAST(1.0 AS DOUBLE)")
+    cells = (f"SELECT w.user_id, t.tag, t.kind, t.purpose, t.valid_until, "
+             f"CASE t.i {' '.join(values)} END AS value, {confidence} AS confidence "
+             f"FROM {wide} w CROSS JOIN (VALUES {', '.join(rows)}) AS t(i, tag, kind, purpose, "
+             "valid_until)")
+    return ("SELECT x.user_id, x.tag, x.value, "
+            "CASE WHEN c.tag IS NULL THEN x.kind ELSE 'corrected' END AS kind, "
+            "CASE WHEN c.tag IS NULL THEN x.confidence ELSE CAST(1.0 AS DOUBLE) END AS confidence, "
+            f"x.purpose, TIMESTAMP '{ts}' AS computed_at, x.valid_until "
+            f"FROM ({cells}) AS x LEFT JOIN _b_corr c ON c.user_id = x.user_id AND c.tag = x.tag "
+            "WHERE x.value IS NOT NULL")

@@ -1,15 +1,15 @@
 """Fused SQL plans for validated tags, generated through sqlglot for DuckDB or Spark.
 
-All descriptive tags of one source and one window become ONE `GROUP BY user` query, so a
-source is scanned once per window however many tags read it. A tag's `filter` becomes an
-aggregate `FILTER (WHERE ...)` on each of its aggregates (DuckDB and Spark 3 both accept
-it), and the tag is NULL (absent) for a user none of whose rows in the window pass the
-filter — the same rule as for a user with no rows in the window, who is absent from the
-result. `as_of` is substituted as a timestamp literal; the window keeps rows whose time
-column lies in (as_of - N days, as_of], `all` keeps rows at or before as_of, and a source
-without a time column is read whole. Derived tags run afterwards over the wide table of
-descriptive values, one CTE per dependency layer (`derived_layers`: Kahn's topological
-sort, a dozen lines, so no graph library).
+All descriptive tags of one source become ONE `GROUP BY user` query, so a source is
+scanned once however many tags and windows read it. The scan covers the widest window; a
+narrower window, like a tag's `filter`, becomes an aggregate `FILTER (WHERE ...)` on each
+of the tag's aggregates (DuckDB and Spark 3 both accept it), and the tag is NULL (absent)
+for a user none of whose rows in its window pass its filter — the same rule as for a user
+with no rows in the window at all. `as_of` is substituted as a timestamp literal; a window
+keeps rows whose time column lies in (as_of - N days, as_of], `all` keeps rows at or
+before as_of, and a source without a time column is read whole. Derived tags run
+afterwards over the wide table of descriptive values, one CTE per dependency layer
+(`derived_layers`: Kahn's topological sort, a dozen lines, so no graph library).
 
 Plans are sqlglot trees rendered with `.sql(dialect=...)`, so the Spark engine runs the
 same plan transpiled; only user expressions are restricted, not the generated SQL.
@@ -86,26 +86,23 @@ def _substitute_as_of(tree: exp.Expr, literal: exp.Expr) -> exp.Expr:
     return tree.transform(swap)
 
 
+#: aggregates DuckDB types DOUBLE whatever their input
+_DOUBLES = (exp.Avg, exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Variance, exp.VariancePop)
+
 #: window functions whose result for tied rows depends on the order the engine meets them
 _ORDER_SENSITIVE = (exp.Ntile, exp.RowNumber, exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue,
                     exp.NthValue)
 
 
-def _deterministic(tree: exp.Expr, *, tie_break: str | None = None) -> exp.Expr:
-    """Make order-dependent results independent of row order, so DuckDB and Spark (and
-    two DuckDB runs) agree: `mode(x)` breaks ties by the smallest value
-    (`mode(x ORDER BY x)`: DuckDB keeps the first of tied values in input order), and
-    with `tie_break` the window `ORDER BY` of functions that tell tied rows apart
-    (`ntile`, `row_number`, `lag`, ...) ends with that column, so users with equal values
-    fall in buckets by user id. `rank` and the like treat ties alike and are unchanged."""
+def _deterministic(tree: exp.Expr, *, tie_break: str) -> exp.Expr:
+    """Make window results independent of row order, so DuckDB and Spark (and two DuckDB
+    runs) agree: the window `ORDER BY` of functions that tell tied rows apart (`ntile`,
+    `row_number`, `lag`, ...) ends with `tie_break`, so users with equal values fall in
+    buckets by user id. `rank` and the like treat ties alike and are unchanged. (`mode`
+    is made deterministic by its own plan step, `_Scan._mode`.)"""
 
     def fix(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Mode) and not isinstance(node.this, exp.Order):
-            value = node.this
-            return exp.Mode(this=exp.Order(this=value.copy(),
-                                           expressions=[exp.Ordered(this=value.copy())]))
-        if tie_break is not None and isinstance(node, exp.Window) \
-                and isinstance(node.this, _ORDER_SENSITIVE) \
+        if isinstance(node, exp.Window) and isinstance(node.this, _ORDER_SENSITIVE) \
                 and isinstance(node.args.get("order"), exp.Order):
             order = node.args["order"]
             if not any(isinstance(k.this, exp.Column) and k.this.name == tie_break
@@ -149,71 +146,199 @@ def _check_names(tags: Sequence[ValidatedTag], taken: Collection[str]) -> list[s
 
 def fuse_plan(tags: Sequence[ValidatedTag], source: SourceTable, as_of: datetime, *,
               dialect: Dialect = "duckdb", allowed_users: str | None = None) -> PlanStep:
-    """One GROUP BY query computing every tag (and input) of one source and window.
+    """One GROUP BY query computing every tag (and input) of one source, all its windows.
+
+    The source is scanned once for its widest window; a tag of a narrower window gets that
+    window as an aggregate `FILTER` (with its own `filter`), and is NULL for a user with no
+    row in it. `mode(x)` is not one aggregate but two small ones (`_mode<n>`, joined per
+    user): rows per (user, value), then the value with the most rows, ties to the smallest
+    — deterministic like `mode(x ORDER BY x)` and several times cheaper than that ordered
+    aggregate, which collects and sorts every row of a user.
 
     `allowed_users`, if given, names a relation with a `user_id` column; only those
     users' rows are read.
     """
     if not tags:
         raise ValueError("fuse_plan needs at least one tag")
-    window = tags[0].window or "all"
+    days: dict[str, int | None] = {}
     for tag in tags:
-        if tag.kind != "descriptive" or tag.source != source.name or \
-                (tag.window or "all") != window:
+        if tag.kind != "descriptive" or tag.source != source.name:
             raise TagSQLError(tag.name, "source", f"{tag.source} {tag.window}", 1, 1,
                               "cannot fuse with the other tags",
-                              f"descriptive tags of source {source.name!r}, window {window}")
-    days = parse_window(tags[0].name, window)
-    if days is not None and source.time_column is None:
-        raise TagSQLError(tags[0].name, "window", window, 1, 1,
-                          f"source {source.name!r} has no time column",
-                          "window 'all' for sources without a time column")
+                              f"descriptive tags of source {source.name!r}")
+        days[tag.name] = parse_window(tag.name, tag.window or "all")
+        if days[tag.name] is not None and source.time_column is None:
+            raise TagSQLError(tag.name, "window", tag.window or "all", 1, 1,
+                              f"source {source.name!r} has no time column",
+                              "window 'all' for sources without a time column")
+    windows = sorted({t.window or "all" for t in tags},  # narrowest first, `all` last
+                     key=lambda w: parse_window(w, w) or float("inf"))
+    spans = [d for d in days.values() if d is not None]
+    widest = None if len(spans) < len(days) else max(spans)
     _check_names(tags, ())
     literal = as_of_literal(as_of)
     user = exp.column(_quoted(source.user_column))
-    select = exp.select(exp.alias_(user.copy(), USER_ID, quoted=True))
+    time = exp.column(_quoted(source.time_column)) if source.time_column else None
+    scan = _Scan(source.relation, user, _scan_predicates(time, literal, as_of, widest,
+                                                         user, allowed_users))
+    outputs: list[str] = []
     for tag in tags:
-        condition = _substitute_as_of(tag.filter, literal) if tag.filter else None
+        conditions: list[exp.Expr] = []
+        span = days[tag.name]
+        if time is not None and span is not None and span != widest:
+            low = as_of_literal(as_of - timedelta(days=span))
+            conditions.append(exp.GT(this=time.copy(), expression=low))
+        if tag.filter is not None:
+            conditions.append(_substitute_as_of(tag.filter, literal))
+        condition = exp.and_(*conditions) if conditions else None
         for out, tree in [(tag.name, tag.value)] + [
                 (f"{tag.name}__{k}", v) for k, v in tag.inputs.items()]:
-            expr = _deterministic(_substitute_as_of(tree, literal))
+            expr = _substitute_as_of(tree, literal)
             if condition is not None:
                 expr = _apply_filter(expr, condition)
-            select = select.select(exp.alias_(expr, out, quoted=True), copy=False)
-    select = select.from_(exp.to_table(source.relation), copy=False)
+            scan.add(out, expr)
+            outputs.append(out)
+    query = scan.query()
+    window = ",".join(windows)
+    return PlanStep(name=f"{source.name}@{window}", kind="descriptive",
+                    tags=tuple(t.name for t in tags), columns=tuple(outputs),
+                    query=query, dialect=dialect, source=source.name, window=window)
+
+
+def _scan_predicates(time: exp.Column | None, literal: exp.Expr, as_of: datetime,
+                     days: int | None, user: exp.Column, allowed_users: str | None
+                     ) -> list[exp.Expr]:
+    """Rows of the window: time in (as_of - days, as_of] (or <= as_of for `all`; no time
+    column: every row), and only allowed users' rows when `allowed_users` is given."""
     predicates: list[exp.Expr] = []
-    if source.time_column is not None:
-        time = exp.column(_quoted(source.time_column))
-        predicates.append(exp.LTE(this=time.copy(), expression=literal.copy()))
+    if time is not None:
         if days is not None:
             low = as_of_literal(as_of - timedelta(days=days))
-            predicates.insert(0, exp.GT(this=time.copy(), expression=low))
+            predicates.append(exp.GT(this=time.copy(), expression=low))
+        predicates.append(exp.LTE(this=time.copy(), expression=literal.copy()))
     if allowed_users is not None:
         members = exp.select(exp.column(USER_ID)).from_(exp.to_table(allowed_users))
         predicates.append(exp.In(this=user.copy(), query=exp.Subquery(this=members)))
-    if predicates:
-        select = select.where(exp.and_(*predicates), copy=False)
-    select = select.group_by(user.copy(), copy=False)
-    names = tuple(c.alias_or_name for c in select.expressions[1:])
-    return PlanStep(name=f"{source.name}@{window}", kind="descriptive",
-                    tags=tuple(t.name for t in tags), columns=names, query=select,
-                    dialect=dialect, source=source.name, window=window)
+    return predicates
 
 
-def group_descriptive(tags: Sequence[ValidatedTag]) -> dict[tuple[str, str], list[ValidatedTag]]:
-    """Descriptive tags grouped by (source, window), in first-seen order: one fused
-    query per group."""
-    groups: dict[tuple[str, str], list[ValidatedTag]] = {}
+class _Scan:
+    """The aggregation of one fused query, and the `mode(x)` steps joined to it.
+
+    `add` puts an output in the grouped query `_agg` as it is, unless it uses `mode(x)`:
+    then its other aggregates become columns of `_agg` (`_a1`, ...), each mode a column of
+    its own `_mode<n>` step, and the expression is computed over them after the join.
+    Without any mode the query is the grouped query alone."""
+
+    def __init__(self, relation: str, user: exp.Column, predicates: list[exp.Expr]) -> None:
+        self.relation, self.user, self.predicates = relation, user, predicates
+        self.grouped: list[tuple[str, exp.Expr]] = []
+        self.outer: list[tuple[str, exp.Expr]] = []
+        self.lifted: dict[str, str] = {}
+        self.modes: dict[str, tuple[str, exp.Expr, exp.Expr | None]] = {}
+
+    def add(self, name: str, tree: exp.Expr) -> None:
+        if not any(_mode_value(m) is not None for m in tree.find_all(exp.Mode)):
+            self.grouped.append((name, tree))
+            self.outer.append((name, exp.column(_quoted(name))))
+            return
+
+        def swap(node: exp.Expr) -> exp.Expr:
+            core, condition = _unwrap(node)
+            if type(core) not in AGGREGATES:
+                return node
+            value = _mode_value(core)
+            if value is not None:
+                key = f"{value.sql()} | {condition.sql() if condition else ''}"
+                column = self.modes.setdefault(
+                    key, (f"_mode{len(self.modes) + 1}", value, condition))[0]
+                return exp.column(_quoted(column))
+            if node.sql() not in self.lifted:
+                self.lifted[node.sql()] = f"_a{len(self.lifted) + 1}"
+                self.grouped.append((self.lifted[node.sql()], node.copy()))
+            ref = exp.column(_quoted(self.lifted[node.sql()]))
+            # keep the DOUBLE visible to the Spark transpiler's numeric rules
+            return exp.cast(ref, exp.DataType.Type.DOUBLE) if isinstance(core, _DOUBLES) else ref
+
+        self.outer.append((name, tree.copy().transform(swap)))
+
+    def _from(self, query: exp.Select, extra: Sequence[exp.Expr] = ()) -> exp.Select:
+        query = query.from_(exp.to_table(self.relation), copy=False)
+        predicates = [p.copy() for p in self.predicates] + list(extra)
+        return query.where(exp.and_(*predicates), copy=False) if predicates else query
+
+    def query(self) -> exp.Select:
+        grouped = exp.select(exp.alias_(self.user.copy(), USER_ID, quoted=True))
+        for name, expr in self.grouped:
+            grouped = grouped.select(exp.alias_(expr, name, quoted=True), copy=False)
+        grouped = self._from(grouped).group_by(self.user.copy(), copy=False)
+        if not self.modes:
+            return grouped
+        query = exp.select(_quoted(USER_ID)).with_("_agg", as_=grouped, copy=False)
+        query = query.from_(exp.to_table("_agg"), copy=False)
+        for column, value, condition in self.modes.values():
+            query = query.with_(column, as_=self._mode(column, value, condition), copy=False)
+            query = query.join(exp.to_table(column), using=[_quoted(USER_ID)],
+                               join_type="left", copy=False)
+        for name, expr in self.outer:
+            query = query.select(exp.alias_(expr, name, quoted=True), copy=False)
+        return query
+
+    def _mode(self, name: str, value: exp.Expr, condition: exp.Expr | None) -> exp.Select:
+        """`mode(value)` per user in two aggregations: rows per (user, value), then the
+        value with most rows, ties to the smallest (`min` of the struct (-rows, value))."""
+        keep: list[exp.Expr] = [exp.Not(this=exp.Is(this=value.copy(),
+                                                     expression=exp.Null()))]
+        if condition is not None:
+            keep.insert(0, condition.copy())
+        counts = exp.select(exp.alias_(self.user.copy(), USER_ID, quoted=True),
+                            exp.alias_(value.copy(), "_v", quoted=True),
+                            exp.alias_(exp.Count(this=exp.Star()), "_n", quoted=True))
+        counts = self._from(counts, keep).group_by(self.user.copy(), value.copy(), copy=False)
+        best = exp.Min(this=exp.Struct(expressions=[
+            exp.PropertyEQ(this=exp.to_identifier("n"),
+                           expression=exp.Neg(this=exp.column(_quoted("_n")))),
+            exp.PropertyEQ(this=exp.to_identifier("v"), expression=exp.column(_quoted("_v")))]))
+        pick = exp.Dot(this=best, expression=exp.to_identifier("v"))
+        return (exp.select(_quoted(USER_ID), exp.alias_(pick, name, quoted=True))
+                .from_(counts.subquery("_counts"), copy=False)
+                .group_by(_quoted(USER_ID), copy=False))
+
+
+def _unwrap(node: exp.Expr) -> tuple[exp.Expr, exp.Expr | None]:
+    """The aggregate inside `IGNORE NULLS` / `FILTER (WHERE c)` wrappers, and `c`."""
+    condition = None
+    while isinstance(node, exp.IgnoreNulls | exp.RespectNulls | exp.Filter):
+        if isinstance(node, exp.Filter):
+            condition = node.expression.this
+        node = node.this
+    return node, condition
+
+
+def _mode_value(node: exp.Expr) -> exp.Expr | None:
+    """`x` of `mode(x)` (tags cannot order an aggregate); None for any other node."""
+    if isinstance(node, exp.Mode) and not isinstance(node.this, exp.Order):
+        value: exp.Expr = node.this
+        return value
+    return None
+
+
+def group_descriptive(tags: Sequence[ValidatedTag]) -> dict[str, list[ValidatedTag]]:
+    """Descriptive tags grouped by source, in first-seen order: one fused query per
+    source, whatever the windows."""
+    groups: dict[str, list[ValidatedTag]] = {}
     for tag in tags:
         if tag.kind == "descriptive":
-            groups.setdefault((tag.source or "", tag.window or "all"), []).append(tag)
+            groups.setdefault(tag.source or "", []).append(tag)
     return groups
 
 
 def derived_plan(derived: Sequence[ValidatedTag], wide: str, descriptive: Collection[str],
-                 as_of: datetime, *, dialect: Dialect = "duckdb") -> PlanStep:
+                 as_of: datetime, *, dialect: Dialect = "duckdb",
+                 required: Sequence[str] = ()) -> PlanStep:
     """Compute derived tags over `wide` (one row per `user_id`, a column per descriptive
-    tag and tag__input), one CTE per dependency layer."""
+    tag and tag__input), one CTE per dependency layer; only users whose `required`
+    columns are all non-NULL take part (and get derived tags)."""
     if not derived:
         raise ValueError("derived_plan needs at least one derived tag")
     _check_names(derived, descriptive)
@@ -231,6 +356,10 @@ def derived_plan(derived: Sequence[ValidatedTag], wide: str, descriptive: Collec
                 step = step.select(exp.alias_(expr, out, quoted=True), copy=False)
                 outputs.append(out)
         step = step.from_(exp.to_table(previous), copy=False)
+        if number == 1 and required:
+            step = step.where(exp.and_(*(exp.Not(this=exp.Is(
+                this=exp.column(_quoted(c)), expression=exp.Null())) for c in required)),
+                copy=False)
         previous = f"layer_{number}"
         query = query.with_(previous, as_=step, copy=False)
     query = query.select(*(_quoted(o) for o in outputs), copy=False)
