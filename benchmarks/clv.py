@@ -4,9 +4,10 @@ A synthetic transaction log (default 10M transactions, 1M customers, one year of
 written to Parquet once; then each implementation runs in its own subprocess so that
 its wall time and peak resident memory (``ru_maxrss`` from ``wait4``) are measured alone:
 
-- profileguard: DuckDB reads the Parquet and computes the summary in SQL
-  (``model.predictive.summary``), then numpy/SciPy fit BG/NBD and Gamma-Gamma and score
-  every customer (expected purchases in 90 days, P(alive), 12-month CLV);
+- profileguard: DuckDB (default settings, plus ``allocator_background_threads``) reads the
+  Parquet and computes the summary in SQL (``model.predictive.summary``), then numpy/SciPy fit BG/NBD and Gamma-Gamma and score
+  every customer (expected purchases in 90 days, P(alive), 12-month CLV). It runs twice:
+  with the summary in ``--partitions`` customer partitions (less memory) and in one;
 - lifetimes 0.11.3 (archived): pandas reads the Parquet,
   ``summary_data_from_transaction_data``, ``BetaGeoFitter``, ``GammaGammaFitter`` and the
   same three scores. If it cannot be imported, or exceeds ``--timeout``, the table says so.
@@ -23,8 +24,10 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ RESULTS = HERE / "RESULTS.md"
 START = dt.date(2024, 1, 1)
 CALIBRATION_DAYS = 272  # ~39 weeks, as in CDNOW
 HORIZON_DAYS = 365
+STAGES = ("summary", "fit", "score")
 
 
 def generate(path: Path, transactions: int, customers: int, seed: int = 0) -> None:
@@ -62,38 +66,56 @@ def generate(path: Path, transactions: int, customers: int, seed: int = 0) -> No
     pq.write_table(table, path, row_group_size=1_000_000)
 
 
-def run_profileguard(data: Path, cal: dt.date) -> dict[str, Any]:
+def run_profileguard(data: Path, cal: dt.date, partitions: int, threads: int) -> dict[str, Any]:
     from profileguard.model.predictive.clv import fit_customer_value
     from profileguard.model.predictive.summary import rfm_summary
     from profileguard.store.engine import DuckDBEngine
 
-    t0 = time.perf_counter()
-    with DuckDBEngine() as engine:
-        engine.execute("SET enable_progress_bar = false")
-        engine.execute(f"CREATE VIEW tx AS SELECT * FROM read_parquet('{data}')")
-        summary = rfm_summary(
-            engine,
-            "tx",
-            customer="customer_id",
-            date="order_date",
-            amount="amount",
-            calibration_end=cal,
-        )
-    t1 = time.perf_counter()
+    spill = tempfile.mkdtemp(prefix="pg_clv_spill_")  # DuckDB's temp files, if it spills
+    clock = Clock()
+    try:
+        with DuckDBEngine(threads=threads or None) as engine:
+            engine.execute(f"SET temp_directory = '{spill}'")
+            # purge freed memory in the background (jemalloc), so the partitions' working
+            # memory is given back between them
+            engine.execute("SET allocator_background_threads = true")
+            engine.execute(f"CREATE VIEW tx AS SELECT * FROM read_parquet('{data}')")
+            summary = rfm_summary(
+                engine,
+                "tx",
+                customer="customer_id",
+                date="order_date",
+                amount="amount",
+                calibration_end=cal,
+                partitions=partitions,
+            )
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    clock.lap("summary")
     model = fit_customer_value(summary)
-    t2 = time.perf_counter()
+    clock.lap("fit")
     purchases = model.expected_purchases(summary, 90.0)
     alive = model.p_alive(summary)
     clv = model.clv(summary, months=12, monthly_discount_rate=0.01)
-    t3 = time.perf_counter()
-    return {
-        "summary_s": t1 - t0,
-        "fit_s": t2 - t1,
-        "score_s": t3 - t2,
+    clock.lap("score")
+    return clock.laps | {
         "customers": len(summary),
         "params": model.bgnbd.params.as_dict(),
         "check": float(purchases.sum() + alive.sum() + clv.sum()),
     }
+
+
+class Clock:
+    """Wall and CPU seconds (all threads of the process) of consecutive stages."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, stage: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.laps |= {f"{stage}_s": wall - self._wall, f"{stage}_cpu": cpu - self._cpu}
+        self._wall, self._cpu = wall, cpu
 
 
 def run_lifetimes(data: Path, cal: dt.date) -> dict[str, Any]:
@@ -101,7 +123,7 @@ def run_lifetimes(data: Path, cal: dt.date) -> dict[str, Any]:
     from lifetimes import BetaGeoFitter, GammaGammaFitter
     from lifetimes.utils import summary_data_from_transaction_data
 
-    t0 = time.perf_counter()
+    clock = Clock()
     df = pd.read_parquet(data)
     summary = summary_data_from_transaction_data(
         df,
@@ -111,31 +133,37 @@ def run_lifetimes(data: Path, cal: dt.date) -> dict[str, Any]:
         observation_period_end=pd.Timestamp(cal),
         freq="D",
     )
-    t1 = time.perf_counter()
+    clock.lap("summary")
     bgf = BetaGeoFitter().fit(summary["frequency"], summary["recency"], summary["T"])
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     ggf = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
-    t2 = time.perf_counter()
+    clock.lap("fit")
     f, r, T = summary["frequency"], summary["recency"], summary["T"]
     purchases = bgf.conditional_expected_number_of_purchases_up_to_time(90, f, r, T)
     alive = bgf.conditional_probability_alive(f, r, T)
     clv = ggf.customer_lifetime_value(
         bgf, f, r, T, summary["monetary_value"], time=12, discount_rate=0.01, freq="D"
     )
-    t3 = time.perf_counter()
-    return {
-        "summary_s": t1 - t0,
-        "fit_s": t2 - t1,
-        "score_s": t3 - t2,
+    clock.lap("score")
+    return clock.laps | {
         "customers": len(summary),
         "params": {k: float(v) for k, v in bgf.params_.items()},
         "check": float(purchases.sum() + alive.sum() + clv.sum()),
     }
 
 
-def measure(which: str, data: Path, cal: dt.date, python: str, timeout: float) -> dict[str, Any]:
+def measure(
+    which: str,
+    data: Path,
+    cal: dt.date,
+    python: str,
+    timeout: float,
+    partitions: int,
+    threads: int,
+) -> dict[str, Any]:
     """Run one implementation in a subprocess; wall time and peak RSS from wait4."""
     cmd = [python, __file__, "--worker", which, "--data", str(data), "--cal", cal.isoformat()]
+    cmd += ["--partitions", str(partitions), "--threads", str(threads)]
     env = dict(os.environ, PYTHONPATH=str(HERE.parent / "src"))
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -188,6 +216,20 @@ def main() -> None:
         help="interpreter with lifetimes installed (e.g. an older-pandas venv)",
     )
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=4,
+        help="customer partitions of the main profileguard run's summary (rfm_summary "
+        "partitions=: less memory, one more read of the file each); a second run with one "
+        "partition is measured too",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="DuckDB threads of the profileguard runs (default 0: DuckDB's own, one per core)",
+    )
     parser.add_argument("--worker", choices=["profileguard", "lifetimes"], help=argparse.SUPPRESS)
     parser.add_argument("--single", choices=["profileguard", "lifetimes"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -196,12 +238,18 @@ def main() -> None:
     cal = START + dt.timedelta(days=CALIBRATION_DAYS)
 
     if args.worker:  # inside the measured subprocess
-        run = run_profileguard if args.worker == "profileguard" else run_lifetimes
-        print(json.dumps(run(args.data, dt.date.fromisoformat(args.cal))))
+        day = dt.date.fromisoformat(args.cal)
+        if args.worker == "profileguard":
+            print(json.dumps(run_profileguard(args.data, day, args.partitions, args.threads)))
+        else:
+            print(json.dumps(run_lifetimes(args.data, day)))
         return
     if args.single:  # a fresh parent per implementation, so RUSAGE_CHILDREN is its own
         python = sys.executable if args.single == "profileguard" else args.lifetimes_python
-        print(json.dumps(measure(args.single, args.data, cal, python, args.timeout)))
+        result = measure(
+            args.single, args.data, cal, python, args.timeout, args.partitions, args.threads
+        )
+        print(json.dumps(result))
         return
 
     data = Path(f"/tmp/pg_clv_bench_{args.transactions}_{args.customers}.parquet")
@@ -209,23 +257,21 @@ def main() -> None:
         t = time.perf_counter()
         generate(data, args.transactions, args.customers)
         print(f"generated {data} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    contenders = {
+        "profileguard": ("profileguard", args.partitions),
+        "profileguard_one": ("profileguard", 1),
+        "lifetimes": ("lifetimes", 1),
+    }
     results = {}
-    for which in ("profileguard", "lifetimes"):
-        cmd = [
-            sys.executable,
-            __file__,
-            "--single",
-            which,
-            "--data",
-            str(data),
-            "--lifetimes-python",
-            args.lifetimes_python,
-            "--timeout",
-            str(args.timeout),
-        ]
+    load_before = os.getloadavg()[0]
+    for name, (which, partitions) in contenders.items():
+        cmd = [sys.executable, __file__, "--single", which, "--data", str(data)]
+        cmd += ["--lifetimes-python", args.lifetimes_python, "--timeout", str(args.timeout)]
+        cmd += ["--partitions", str(partitions), "--threads", str(args.threads)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        results[which] = json.loads(out.strip().splitlines()[-1])
-    report(args, results)
+        results[name] = json.loads(out.strip().splitlines()[-1])
+        print(f"{name}: {results[name]}", file=sys.stderr)
+    report(args, results, f"{load_before:.1f} at start, {os.getloadavg()[0]:.1f} at the end")
 
 
 def _version(python: str, module: str) -> str:
@@ -234,36 +280,47 @@ def _version(python: str, module: str) -> str:
     return done.stdout.strip() or "not installed"
 
 
-def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None:
-    ours, theirs = results["profileguard"], results["lifetimes"]
+def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], load: str) -> None:
+    theirs = results["lifetimes"]
     lt_env = (
         f"lifetimes {_version(args.lifetimes_python, 'lifetimes')}, pandas "
         f"{_version(args.lifetimes_python, 'pandas')}, numpy "
         f"{_version(args.lifetimes_python, 'numpy')}"
     )
+    names = {
+        "profileguard": f"profileguard (summary in {args.partitions} partitions)",
+        "profileguard_one": "profileguard (summary in 1 partition)",
+        "lifetimes": f"lifetimes ({lt_env})",
+    }
     rows = [
-        "| implementation | status | summary s | fit s | score s | wall s | CPU s | peak MB |",
+        "| implementation | status | summary s (CPU) | fit s (CPU) | score s (CPU) | wall s "
+        "| CPU s | peak MB |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in (
-        ("profileguard (DuckDB SQL + numpy/SciPy)", ours),
-        (f"lifetimes ({lt_env})", theirs),
-    ):
-        if r["status"] == "ok":
-            rows.append(
-                f"| {name} | ok | {r['summary_s']:.1f} | {r['fit_s']:.1f} | "
-                f"{r['score_s']:.1f} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
-                f"{r['peak_mb']:.0f} |"
-            )
-        else:
+    for key, name in names.items():
+        r = results[key]
+        if r["status"] != "ok":
             rows.append(f"| {name} | {r['status']} | — | — | — | — | — | — |")
-    if ours["status"] == "ok" and theirs["status"] == "ok":
+            continue
+        stages = " | ".join(f"{r[f'{s}_s']:.1f} ({r[f'{s}_cpu']:.1f})" for s in STAGES)
         rows.append(
-            f"| ratio lifetimes / profileguard | | | | | "
-            f"{theirs['wall_s'] / ours['wall_s']:.1f}× | "
-            f"{theirs['cpu_s'] / ours['cpu_s']:.1f}× | "
-            f"{theirs['peak_mb'] / ours['peak_mb']:.1f}× |"
+            f"| {name} | ok | {stages} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+            f"{r['peak_mb']:.0f} |"
         )
+    ours = results["profileguard"]
+    for key in ("profileguard", "profileguard_one"):
+        r = results[key]
+        if r["status"] == "ok" and theirs["status"] == "ok":
+            stages = " | ".join(
+                f"{theirs[f'{s}_s'] / r[f'{s}_s']:.1f}× ({theirs[f'{s}_cpu'] / r[f'{s}_cpu']:.1f}×)"
+                for s in STAGES
+            )
+            rows.append(
+                f"| ratio lifetimes / {names[key]} | | {stages} | "
+                f"{theirs['wall_s'] / r['wall_s']:.1f}× | {theirs['cpu_s'] / r['cpu_s']:.1f}× | "
+                f"{theirs['peak_mb'] / r['peak_mb']:.1f}× |"
+            )
+    if ours["status"] == "ok" and theirs["status"] == "ok":
         params = {
             k: (round(ours["params"][k], 4), round(theirs["params"][k], 4)) for k in ours["params"]
         }
@@ -271,14 +328,17 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None
         rows.append(f"BG/NBD parameters (profileguard, lifetimes): {params}")
     text = "\n".join(
         [
-            f"## clv — {dt.date.today().isoformat()}",
+            f"## clv — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
             "",
             f"Command: `python benchmarks/clv.py --transactions {args.transactions} "
-            f"--customers {args.customers}`; synthetic log, one year of days, calibration "
-            f"{CALIBRATION_DAYS} days; both in subprocesses (wall time; CPU time and peak RSS "
-            "via wait4). Stage times are wall clock inside the subprocess.",
-            f"Machine: {machine()}; load average at start {os.getloadavg()[0]:.1f} "
-            "(shared machine: compare CPU s when the load is high).",
+            f"--customers {args.customers} --partitions {args.partitions} --threads "
+            f"{args.threads}`; synthetic log, "
+            f"one year of days, calibration {CALIBRATION_DAYS} days, the same Parquet file for "
+            "all. Each contender in its own subprocess, one after the other: wall s, CPU s "
+            "(user + system, all threads) and peak RSS via wait4, including interpreter start "
+            "and imports; stage columns are wall (CPU) seconds inside the subprocess.",
+            f"Machine: {machine()}; load average (1 min) {load} "
+            "(shared machine: when it is high, compare CPU s).",
             "",
             *rows,
             "",

@@ -171,3 +171,117 @@ def test_cdnow_master_summary_in_sql_predicts_the_holdout(cdnow_master_path: Pat
     )
     assert check.correlation >= 0.6
     assert check.predicted_total == pytest.approx(check.actual_total, rel=0.2)
+
+
+def _random_orders(n: int = 4000, seed: int = 5) -> DuckDBEngine:
+    rng = np.random.default_rng(seed)
+    engine = DuckDBEngine()
+    days = np.datetime64("2024-01-01") + rng.integers(0, 120, n).astype("timedelta64[D]")
+    table = pa.table(
+        {
+            "cust": pa.array(rng.integers(0, 400, n).astype(str)),
+            "ts": pa.array(days.astype("datetime64[s]")),
+            "cents": pa.array(rng.integers(1, 50_000, n)),
+        }
+    )
+    engine.load_arrow("orders_raw", table)
+    engine.execute(
+        "CREATE VIEW orders AS SELECT cust, ts, CAST(cents / 100.0 AS DECIMAL(12, 2)) AS paid "
+        "FROM orders_raw"
+    )
+    return engine
+
+
+@pytest.mark.parametrize("partitions", [2, 3, 7])
+def test_summary_in_customer_partitions_equals_the_summary_in_one(partitions):
+    kw = dict(customer="cust", date="ts", amount="paid", calibration_end=CAL, observation_end=OBS)
+    with _random_orders() as engine:
+        whole = rfm_summary(engine, "orders", **kw)
+        parts = rfm_summary(engine, "orders", partitions=partitions, **kw)
+    assert parts.customer_id.equals(whole.customer_id)  # customer order is restored
+    for name in ("frequency", "recency", "T", "monetary_value", "frequency_holdout"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name), err_msg=name)
+    assert parts.duration_holdout == whole.duration_holdout
+
+
+def test_summary_rejects_partitions_that_do_not_exist():
+    with pytest.raises(ProfileguardError, match="partition 3 of 3 does not exist"):
+        rfm_summary_sql(
+            "t", customer="c", date="d", amount="a", calibration_end=CAL, partition=(3, 3)
+        )
+    with _random_orders(10) as engine, pytest.raises(ProfileguardError, match="at least 1"):
+        rfm_summary(
+            engine,
+            "orders",
+            customer="cust",
+            date="ts",
+            amount="paid",
+            calibration_end=CAL,
+            partitions=0,
+        )
+
+
+def test_monetary_value_is_exact_with_decimal_amounts():
+    rows = [
+        ("a", "2024-01-01 09:00", 0.1),
+        ("a", "2024-01-02 09:00", 0.2),
+        ("a", "2024-01-03 09:00", 0.7),
+        ("a", "2024-01-03 10:00", 0.1),
+    ]
+    with _engine(rows) as engine:
+        engine.execute(
+            "CREATE VIEW dec AS SELECT cust, ts, CAST(paid AS DECIMAL(10, 2)) AS paid FROM orders"
+        )
+        s = rfm_summary(
+            engine, "dec", customer="cust", date="ts", amount="paid", calibration_end=CAL
+        )
+    assert s.monetary_value[0] == 0.5  # (0.2 + 0.8) / 2, summed exactly before dividing
+
+
+def test_summary_sql_on_spark_takes_the_first_day_by_min_by_and_partitions_by_hash():
+    sql = rfm_summary_sql(
+        "orders",
+        customer="cust",
+        date="ts",
+        amount="paid",
+        calibration_end=CAL,
+        dialect="spark",
+        partition=(1, 4),
+    )
+    assert "MIN_BY(" in sql and "HASH(`cust`)" in sql
+    assert sqlglot.parse_one(sql, read="spark") is not None
+
+
+def test_summary_arrays_come_from_arrow_without_pandas():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, datetime as dt, pyarrow as pa\n"
+        "from profileguard.model.predictive.summary import rfm_summary\n"
+        "from profileguard.store.engine import DuckDBEngine\n"
+        "e = DuckDBEngine()\n"
+        "e.execute(\"CREATE TABLE o AS SELECT 'a' AS c, DATE '2024-01-01' + CAST(i AS INTEGER) AS d, "
+        '1.5 AS v FROM range(3) t(i)")\n'
+        "s = rfm_summary(e, 'o', customer='c', date='d', amount='v', "
+        "calibration_end=dt.date(2024, 1, 31))\n"
+        "assert s.frequency.tolist() == [2.0], s.frequency\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_summary_columns_must_be_numeric_and_missing_values_become_nan():
+    from profileguard.model.predictive.summary import RFMSummary
+
+    table = pa.table({"frequency": [1.0, None], "recency": [1, 2], "T": [3, 4]})
+    s = RFMSummary.from_arrow(table)
+    assert s.frequency[0] == 1.0 and np.isnan(s.frequency[1])
+    np.testing.assert_array_equal(s.T, [3.0, 4.0])
+    bad = pa.table({"frequency": ["x"], "recency": [1], "T": [3]})
+    with pytest.raises(ProfileguardError, match="'frequency' must be numeric"):
+        RFMSummary.from_arrow(bad)
+    with pytest.raises(ProfileguardError, match="no column 'T'"):
+        RFMSummary.from_arrow(pa.table({"frequency": [1.0], "recency": [1.0]}))

@@ -7,7 +7,9 @@ checks predictions against a holdout period when the summary has one.
 CLV over ``months`` follows the usual discrete form: for month i = 1..months, the expected
 purchases in month i (difference of the conditional expectations at the end and the start
 of the month) times the expected order value, discounted by (1 + monthly rate)^i. A month
-is 365.25/12 days (or that divided by 7 in weeks).
+is 365.25/12 days (or that divided by 7 in weeks). The monthly increments depend on a
+customer's (x, T) only, so they are computed once per distinct pair
+(:func:`~profileguard.model.predictive.bgnbd.discounted_purchases`), not per customer.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from profileguard.model.predictive.bgnbd import (
     BGNBDFit,
     BGNBDParams,
     conditional_expected_purchases,
+    discounted_purchases,
     fit_bgnbd,
     p_alive,
 )
@@ -59,16 +62,18 @@ def customer_lifetime_value(
         raise ValueError("the CLV horizon must be at least one month")
     if monthly_discount_rate < 0:
         raise ValueError("the monthly discount rate cannot be negative")
-    xa = np.asarray(x, dtype=np.float64)
-    value = conditional_expected_average_value(gamma_gamma, xa, monetary_value)
-    step = month_length(time_unit)
-    total = np.zeros_like(xa)
-    previous = np.zeros_like(xa)
-    for i in range(1, months + 1):
-        current = conditional_expected_purchases(bgnbd, i * step, xa, t_x, T)
-        total += (current - previous) * value / (1.0 + monthly_discount_rate) ** i
-        previous = current
-    return total
+    value = conditional_expected_average_value(gamma_gamma, x, monetary_value)
+    purchases = discounted_purchases(
+        bgnbd,
+        x,
+        t_x,
+        T,
+        period=month_length(time_unit),
+        periods=months,
+        discount_rate=monthly_discount_rate,
+    )
+    result: FloatArray = purchases * value
+    return result
 
 
 @dataclass(frozen=True)

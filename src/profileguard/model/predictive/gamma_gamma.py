@@ -9,8 +9,8 @@ fitted on repeat customers only, and assumes spend is independent of frequency.
 Why hand-written: ``lifetimes`` (the usual implementation) is archived and incompatible
 with current pandas / numpy; the model is one closed-form likelihood. numpy / SciPy only,
 never ``lifetimes``. The likelihood is in log space (``gammaln``); MLE uses L-BFGS-B on
-log parameters with the analytic gradient: short runs from several starts, then the best
-one to convergence.
+log parameters with the analytic gradient: short runs from several starts (on a sample of
+the customers when there are many), then the best one to convergence on all of them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 from threadpoolctl import threadpool_limits
+
+from profileguard.model.predictive.bgnbd import factorize, screening_sample
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -73,61 +75,107 @@ def log_likelihood_terms(
     return result
 
 
+class SpendRows:
+    """Repeat customers' (x, zbar) prepared for the likelihood.
+
+    Everything that depends on x alone is summed once per distinct x (weighted by its
+    count), and the terms in log(zbar) are constants; per customer only log(γ + x·zbar) and
+    its reciprocal are evaluated at each step of the optimiser.
+    """
+
+    def __init__(self, x: FloatArray, zbar: FloatArray) -> None:
+        self.n = float(x.size)
+        self.x = x
+        self.xz = x * zbar
+        self.levels, codes = factorize(x)
+        self.counts = np.bincount(codes, minlength=self.levels.size).astype(np.float64)
+        self.log_levels = np.log(self.levels)
+        log_z = np.log(zbar)
+        self.sum_log_z = float(np.sum(log_z))
+        self.sum_x_log_z = float(np.dot(x, log_z))
+
+    def nll_and_gradient(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        """Mean negative log-likelihood at log-parameters ``theta`` and its gradient."""
+        p, q, g = np.exp(theta)
+        n, levels, counts = self.n, self.levels, self.counts
+        pl = p * levels
+        total = g + self.xz
+        log_total = np.log(total)
+        sum_log_total = float(np.sum(log_total))
+        sum_x_log_total = float(np.dot(self.x, log_total))
+        ll = (
+            float(np.dot(counts, gammaln(pl + q) - gammaln(pl) + pl * self.log_levels))
+            + n * (q * np.log(g) - gammaln(q))
+            + p * self.sum_x_log_z
+            - self.sum_log_z
+            - p * sum_x_log_total
+            - q * sum_log_total
+        )
+        if not np.isfinite(ll):
+            return 1e300, np.zeros(3)
+        inverse = 1.0 / total
+        psi_all = digamma(pl + q)
+        d_p = (
+            float(np.dot(counts * levels, psi_all - digamma(pl) + self.log_levels))
+            + self.sum_x_log_z
+            - sum_x_log_total
+        )
+        d_q = float(np.dot(counts, psi_all)) + n * (np.log(g) - digamma(q)) - sum_log_total
+        d_g = n * q / g - p * float(np.dot(self.x, inverse)) - q * float(np.sum(inverse))
+        grad = np.array([d_p * p, d_q * q, d_g * g])
+        return -ll / n, -grad / n
+
+
 def negative_log_likelihood_and_gradient(
     theta: FloatArray,
     x: FloatArray,
     zbar: FloatArray,
-    x_levels: tuple[FloatArray, IntArray] | None = None,
+    x_levels: object = None,
 ) -> tuple[float, FloatArray]:
-    """Mean negative log-likelihood at log-parameters ``theta`` and its analytic gradient.
-
-    The special functions depend on x alone, so they are summed once per distinct x
-    (weighted by its count); only log(γ + x·zbar) is evaluated per customer.
-    """
-    p, q, g = np.exp(theta)
-    n = float(x.size)
-    levels, counts = x_levels if x_levels is not None else np.unique(x, return_counts=True)
-    pl = p * levels
-    log_levels = np.log(levels)
-    total = g + x * zbar
-    log_total = np.log(total)
-    log_z = np.log(zbar)
-    ll = (
-        float(np.sum(counts * (gammaln(pl + q) - gammaln(pl) + pl * log_levels)))
-        + n * (q * np.log(g) - gammaln(q))
-        + float(np.sum((p * x - 1.0) * log_z - (p * x + q) * log_total))
-    )
-    if not np.isfinite(ll):
-        return 1e300, np.zeros(3)
-    psi_all = digamma(pl + q)
-    d_p = float(np.sum(counts * levels * (psi_all - digamma(pl) + log_levels))) + float(
-        np.sum(x * (log_z - log_total))
-    )
-    d_q = float(np.sum(counts * psi_all)) + n * (np.log(g) - digamma(q)) - float(np.sum(log_total))
-    d_g = n * q / g - float(np.sum((p * x + q) / total))
-    grad = np.array([d_p * p, d_q * q, d_g * g])
-    return -ll / n, -grad / n
+    """Mean negative log-likelihood at log-parameters ``theta`` and its analytic gradient
+    (see :class:`SpendRows`, which the fit builds once; ``x_levels`` is accepted for
+    compatibility and ignored)."""
+    rows = SpendRows(np.asarray(x, dtype=np.float64), np.asarray(zbar, dtype=np.float64))
+    return rows.nll_and_gradient(theta)
 
 
 def fit_gamma_gamma(
     x: npt.ArrayLike, zbar: npt.ArrayLike, *, n_random_starts: int = 2, seed: int = 0
 ) -> GammaGammaFit:
-    """MLE of (p, q, γ) from repeat customers; rows with x = 0 or zbar <= 0 are skipped."""
+    """MLE of (p, q, γ) from repeat customers; rows with x = 0 or zbar <= 0 are skipped
+    (and counted in nothing: the fit's ``n_customers`` is the number of rows it used)."""
     xa = np.asarray(x, dtype=np.float64)
     za = np.asarray(zbar, dtype=np.float64)
+    if xa.shape != za.shape or xa.ndim != 1:
+        raise ValueError(
+            "Gamma-Gamma needs x and zbar as 1-d arrays with one value per customer; got "
+            f"shapes {xa.shape}, {za.shape}"
+        )
+    # zbar of a customer without repeat purchases is not used (and often left empty)
+    for name, bad in (("x", ~np.isfinite(xa)), ("zbar", (xa > 0) & ~np.isfinite(za))):
+        if np.any(bad):
+            row = int(np.flatnonzero(bad)[0])
+            value = xa[row] if name == "x" else za[row]
+            raise ValueError(f"Gamma-Gamma needs a finite {name}; row {row} has {value}")
     keep = (xa > 0) & (za > 0)
     xa, za = xa[keep], za[keep]
     if xa.size < 2:
         raise ValueError("Gamma-Gamma needs at least two customers with repeat purchases")
     scale = float(np.mean(za))  # γ scales with money; fit on unit-mean values
-    zs = za / scale
-    x_levels = np.unique(xa, return_counts=True)
+    data = SpendRows(xa, za / scale)
+    rng = np.random.default_rng(seed)
+    starts = [np.zeros(3), np.log([5.0, 3.0, 2.0]), np.log([1.0, 5.0, 5.0])]
+    starts += [rng.uniform(-1.5, 2.0, size=3) for _ in range(n_random_starts)]
+    # the starts are only compared: a uniform sample of the customers ranks them as well
+    sample = screening_sample(xa.size, rng)
+    screen = data if sample is None else SpendRows(xa[sample], za[sample] / scale)
 
-    def run(start: FloatArray, maxiter: int) -> tuple[float, FloatArray, bool]:
+    def run(
+        start: FloatArray, maxiter: int, on: SpendRows = data
+    ) -> tuple[float, FloatArray, bool]:
         res = minimize(
-            negative_log_likelihood_and_gradient,
+            on.nll_and_gradient,
             start,
-            args=(xa, zs, x_levels),
             jac=True,
             method="L-BFGS-B",
             bounds=[LOG_BOUNDS] * 3,
@@ -137,12 +185,9 @@ def fit_gamma_gamma(
         done = bool(res.success) or float(np.max(np.abs(res.jac))) < 1e-6
         return float(res.fun), np.asarray(res.x, dtype=np.float64), done
 
-    rng = np.random.default_rng(seed)
-    starts = [np.zeros(3), np.log([5.0, 3.0, 2.0]), np.log([1.0, 5.0, 5.0])]
-    starts += [rng.uniform(-1.5, 2.0, size=3) for _ in range(n_random_starts)]
     # the optimiser works on 3-4 numbers: BLAS threads only add spin-waiting
     with threadpool_limits(limits=1, user_api="blas"):
-        screened = [run(start, 6) for start in starts]
+        screened = [run(start, 6, screen) for start in starts]
         best = run(min(screened, key=lambda item: item[0])[1], 5000)
     p, q, g = (float(v) for v in np.exp(best[1]))
     params = GammaGammaParams(p=p, q=q, gamma=g * scale)

@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
@@ -70,6 +71,7 @@ def rfm_summary_sql(
     observation_end: dt.date | None = None,
     time_unit: TimeUnit = "day",
     dialect: str = "duckdb",
+    partition: tuple[int, int] | None = None,
 ) -> str:
     """The SQL that turns a transaction relation into one summary row per customer.
 
@@ -77,6 +79,8 @@ def rfm_summary_sql(
     or TIMESTAMP column (only the day counts). The result has the columns
     ``customer_id, frequency, recency, T, monetary_value`` and, with ``observation_end``,
     ``frequency_holdout, monetary_value_holdout, duration_holdout``, ordered by customer.
+    ``partition=(i, n)`` keeps only the customers whose hash is i modulo n: the n partitions
+    together are the whole summary.
     """
     if time_unit not in DAYS_PER_UNIT:
         raise ProfileguardError(
@@ -86,45 +90,60 @@ def rfm_summary_sql(
         raise ProfileguardError(
             f"observation end {observation_end} must be after calibration end {calibration_end}"
         )
+    only = ""
+    if partition is not None:
+        index, count = partition
+        if not 0 <= index < count:
+            raise ProfileguardError(
+                f"partition {index} of {count} does not exist; allowed: 0 to {count - 1}"
+            )
+        # the hash may be signed (Spark): ((h % n) + n) % n is in [0, n) either way
+        only = f" AND ((HASH({_ident(customer)}) % {count}) + {count}) % {count} = {index}"
     unit = DAYS_PER_UNIT[time_unit]
     cal = _date_literal(calibration_end)
     last = _date_literal(observation_end if observation_end is not None else calibration_end)
     holdout_cols = ""
     if observation_end is not None:
         holdout_cols = f""",
-  COUNT(CASE WHEN d.day > {cal} THEN 1 END) AS frequency_holdout,
-  COALESCE(CAST(AVG(CASE WHEN d.day > {cal} THEN d.amount END) AS DOUBLE), 0.0)
-    AS monetary_value_holdout,
+  CAST(c.n_holdout AS DOUBLE) AS frequency_holdout,
+  CASE WHEN c.n_holdout > 0 THEN CAST(c.holdout_amount AS DOUBLE) / c.n_holdout
+       ELSE 0.0 END AS monetary_value_holdout,
   CAST(DATE_DIFF('day', {cal}, {last}) AS DOUBLE) / {unit} AS duration_holdout"""
-    # amounts stay exact (DECIMAL sums) until the final division, so the summary - and the
-    # models fitted on it - do not depend on the order an engine adds them in
+    # Two aggregations and no join: purchase days per customer, then one row per customer.
+    # The mean of the repeat days' totals is (calibration total - first day's total) /
+    # repeat days; amounts stay exact (DECIMAL sums) until that final division, so the
+    # summary - and the models fitted on it - do not depend on the order an engine adds
+    # them in. A customer counts when their first purchase day is in calibration.
     sql = f"""
 WITH daily AS (
   SELECT {_ident(customer)} AS customer_id, CAST({_ident(date)} AS DATE) AS day,
          SUM({_ident(amount)}) AS amount
   FROM {_relation(source)}
-  WHERE CAST({_ident(date)} AS DATE) <= {last} AND {_ident(customer)} IS NOT NULL
+  WHERE CAST({_ident(date)} AS DATE) <= {last} AND {_ident(customer)} IS NOT NULL{only}
   GROUP BY {_ident(customer)}, CAST({_ident(date)} AS DATE)
 ),
-firsts AS (
-  SELECT customer_id, MIN(day) AS first_day, MAX(day) AS last_day, COUNT(*) AS n_days
+customers AS (
+  SELECT customer_id,
+         MIN(day) AS first_day,
+         MAX(CASE WHEN day <= {cal} THEN day END) AS last_day,
+         COUNT(CASE WHEN day <= {cal} THEN 1 END) AS n_days,
+         SUM(CASE WHEN day <= {cal} THEN amount END) AS cal_amount,
+         ARG_MIN(amount, day) AS first_amount,
+         COUNT(CASE WHEN day > {cal} THEN 1 END) AS n_holdout,
+         SUM(CASE WHEN day > {cal} THEN amount END) AS holdout_amount
   FROM daily
-  WHERE day <= {cal}
   GROUP BY customer_id
+  HAVING MIN(day) <= {cal}
 )
 SELECT
-  f.customer_id AS customer_id,
-  CAST(f.n_days - 1 AS DOUBLE) AS frequency,
-  CAST(DATE_DIFF('day', f.first_day, f.last_day) AS DOUBLE) / {unit} AS recency,
-  CAST(DATE_DIFF('day', f.first_day, {cal}) AS DOUBLE) / {unit} AS T,
-  CASE WHEN f.n_days > 1
-       THEN CAST(SUM(CASE WHEN d.day > f.first_day AND d.day <= {cal} THEN d.amount END)
-                 AS DOUBLE) / (f.n_days - 1)
+  c.customer_id AS customer_id,
+  CAST(c.n_days - 1 AS DOUBLE) AS frequency,
+  CAST(DATE_DIFF('day', c.first_day, c.last_day) AS DOUBLE) / {unit} AS recency,
+  CAST(DATE_DIFF('day', c.first_day, {cal}) AS DOUBLE) / {unit} AS T,
+  CASE WHEN c.n_days > 1 THEN CAST(c.cal_amount - c.first_amount AS DOUBLE) / (c.n_days - 1)
        ELSE 0.0 END AS monetary_value{holdout_cols}
-FROM firsts AS f
-JOIN daily AS d ON d.customer_id = f.customer_id
-GROUP BY f.customer_id, f.first_day, f.last_day, f.n_days
-ORDER BY f.customer_id
+FROM customers AS c
+ORDER BY c.customer_id
 """
     return sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0]
 
@@ -148,10 +167,18 @@ class RFMSummary:
 
     @classmethod
     def from_arrow(cls, table: pa.Table, time_unit: TimeUnit = "day") -> RFMSummary:
-        """Wrap the result of :func:`rfm_summary_sql` (or any table with the same columns)."""
+        """Wrap the result of :func:`rfm_summary_sql` (or any table with the same columns).
+
+        Numeric columns become float64 numpy arrays (missing values become NaN, which the
+        model fits reject with the row); the conversion goes through Arrow buffers, so
+        pandas is neither imported nor copied through."""
 
         def col(name: str) -> FloatArray:
-            return np.asarray(table.column(name).to_numpy(), dtype=np.float64)
+            if name not in table.column_names:
+                raise ProfileguardError(
+                    f"summary has no column {name!r}; it has: {', '.join(table.column_names)}"
+                )
+            return float64_array(table.column(name), name)
 
         has_holdout = "frequency_holdout" in table.column_names
         duration = None
@@ -178,6 +205,28 @@ class RFMSummary:
         )
 
 
+def float64_array(column: pa.ChunkedArray | pa.Array, name: str = "column") -> FloatArray:
+    """A numeric Arrow column as one float64 numpy array, nulls as NaN.
+
+    Read straight from the Arrow buffer: ``to_numpy`` would import pandas (slow to import,
+    and its memory stays) for what is a plain copy of doubles."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    try:
+        array = pc.cast(array, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ProfileguardError(
+            f"summary column {name!r} must be numeric, not {array.type}: {exc}"
+        ) from exc
+    if array.null_count:
+        array = pc.fill_null(array, float("nan"))
+    if len(array) == 0:
+        return np.zeros(0)
+    values: FloatArray = np.frombuffer(
+        array.buffers()[1], dtype=np.float64, count=len(array), offset=array.offset * 8
+    )
+    return values
+
+
 def rfm_summary(
     engine: Engine,
     source: str,
@@ -188,16 +237,34 @@ def rfm_summary(
     calibration_end: dt.date,
     observation_end: dt.date | None = None,
     time_unit: TimeUnit = "day",
+    partitions: int = 1,
 ) -> RFMSummary:
-    """Run :func:`rfm_summary_sql` on ``engine`` (in its dialect) and return the arrays."""
-    sql = rfm_summary_sql(
-        source,
-        customer=customer,
-        date=date,
-        amount=amount,
-        calibration_end=calibration_end,
-        observation_end=observation_end,
-        time_unit=time_unit,
-        dialect=engine.dialect,
-    )
-    return RFMSummary.from_arrow(engine.query_arrow(sql), time_unit=time_unit)
+    """Run :func:`rfm_summary_sql` on ``engine`` (in its dialect) and return the arrays.
+
+    The per-day step holds one group per customer and purchase day, about as many as there
+    are transactions. ``partitions=n`` bounds that memory to about 1/n: the summary runs as
+    n queries over disjoint sets of customers (each reads the source again), and the parts
+    are put back in customer order. The result is the same for every n (with DOUBLE
+    amounts, sums added in another order may differ in the last bit).
+    """
+    if partitions < 1:
+        raise ProfileguardError(f"partitions must be at least 1, got {partitions}")
+    parts = [
+        engine.query_arrow(
+            rfm_summary_sql(
+                source,
+                customer=customer,
+                date=date,
+                amount=amount,
+                calibration_end=calibration_end,
+                observation_end=observation_end,
+                time_unit=time_unit,
+                dialect=engine.dialect,
+                partition=None if partitions == 1 else (index, partitions),
+            )
+        )
+        for index in range(partitions)
+    ]
+    table = parts[0] if partitions == 1 else pa.concat_tables(parts).sort_by("customer_id")
+    del parts
+    return RFMSummary.from_arrow(table, time_unit=time_unit)
