@@ -2,7 +2,9 @@
 
 Consents are an append-only history per user × purpose × recipient; the latest record
 (by ``given_at``, then insertion order) is the one in force. Every change is written to the
-ledger in the same transaction as the row, so the history and the ledger cannot disagree.
+ledger in the same transaction as the row, so the history and the ledger cannot disagree;
+the same transaction folds the row into ``consents_current`` (the record in force per user ×
+purpose × recipient, derived from the log: see :mod:`profileguard.store.consents_current`).
 Users appear by pseudonymous id only.
 """
 
@@ -28,6 +30,7 @@ from profileguard.consent.decisions import (
 )
 from profileguard.consent.policy import ConsentPolicy
 from profileguard.errors import ProfileguardError
+from profileguard.store import consents_current
 from profileguard.store import tables as t
 from profileguard.store.engine import Engine
 from profileguard.store.ledger import Ledger
@@ -115,6 +118,7 @@ class ConsentBook:
             new_id = conn.execute(
                 t.consents.insert().values(**values).returning(t.consents.c.id)
             ).scalar_one()
+            consents_current.put(conn, int(new_id), values)
             self.ledger.append(
                 f"consent.{status}",
                 actor,

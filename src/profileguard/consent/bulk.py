@@ -1,7 +1,8 @@
 """Consent decisions for every user at once, for builds and audiences.
 
-One SQL query fetches the record in force per user (a window function over the history,
-on SQLite and PostgreSQL alike), then each row goes through the same :func:`decide` as a
+One SQL query fetches the record in force per user (from ``consents_current``, or, for a
+moment before the latest records, a window function over the history, on SQLite and
+PostgreSQL alike), then each row goes through the same :func:`decide` as a
 single check, so bulk and single answers cannot drift apart. The result is an Arrow
 table, loaded into the analytical engine in one call (no row-by-row inserts).
 """
@@ -67,12 +68,28 @@ def _latest_inputs(
     conn: sa.Connection, purpose: str, recipient_key: str, at: dt.datetime
 ) -> dict[str, _DecisionInputs]:
     """Like :func:`latest_records` but only what :func:`decide` reads, without the ORM-ish
-    datetime parsing per row (SQLite hands back text; PostgreSQL a datetime)."""
-    c = t.consents.c
-    columns = sa.select(c.user_pid, c.status, c.consent_type, c.notice_version, c.pre_ticked,
-                        c.bundled, sa.type_coerce(c.given_at, sa.String).label("given_raw"))
-    result = conn.execution_options(yield_per=50_000).execute(
-        _latest_stmt(columns, purpose, recipient_key, at))
+    datetime parsing per row (SQLite hands back text; PostgreSQL a datetime).
+
+    Read from ``consents_current`` (one row per user, no sort of the history) unless a
+    record in force there was given after ``at``: then the record in force *at* ``at`` may
+    be an older one, and the log is ranked as of ``at`` instead.
+    """
+    cc = t.consents_current.c
+    later = conn.execute(sa.select(cc.user_pid).where(
+        cc.purpose == purpose, cc.recipient == recipient_key, cc.given_at > at).limit(1)).first()
+    stmt: sa.Select[Any]
+    if later is None:
+        stmt = sa.select(cc.user_pid, cc.status, cc.consent_type, cc.notice_version,
+                         cc.pre_ticked, cc.bundled,
+                         sa.type_coerce(cc.given_at, sa.String).label("given_raw")).where(
+            cc.purpose == purpose, cc.recipient == recipient_key)
+    else:
+        c = t.consents.c
+        stmt = _latest_stmt(
+            sa.select(c.user_pid, c.status, c.consent_type, c.notice_version, c.pre_ticked,
+                      c.bundled, sa.type_coerce(c.given_at, sa.String).label("given_raw")),
+            purpose, recipient_key, at)
+    result = conn.execution_options(yield_per=50_000).execute(stmt)
     days: dict[Any, str] = {}
     out: dict[str, _DecisionInputs] = {}
     for user, status, ctype, notice, ticked, bundled, given in result:
@@ -98,10 +115,14 @@ def _record_from_inputs(user: str, purpose: str, key: str, inputs: _DecisionInpu
 
 
 def known_users(conn: sa.Connection) -> list[str]:
-    """Every user the operational store knows: identity map, consents, preferences."""
+    """Every user the operational store knows: identity map, consents, preferences.
+
+    Consenting users are read from ``consents_current`` (a row per user × purpose ×
+    recipient, one per key of the log) rather than from every record of the log.
+    """
     users = sa.union(
         sa.select(t.identity_map.c.user_pid),
-        sa.select(t.consents.c.user_pid),
+        sa.select(t.consents_current.c.user_pid),
         sa.select(t.preferences.c.user_pid),
     ).subquery()
     return [str(u) for u in conn.execute(sa.select(users.c[0]).order_by(users.c[0])).scalars()]

@@ -10,7 +10,9 @@ Rows are inserted in batches. Each batch commits together with ONE ledger entry
 (``consent.import``) holding the row count, the first and last row numbers and the SHA-256
 of the batch's canonical JSON: a per-row entry for millions of historic rows would make
 the ledger as large as the table without proving more, since the digest pins every row.
-Changes made one at a time (API, CLI, privacy center) get one entry each.
+Changes made one at a time (API, CLI, privacy center) get one entry each. The same
+transaction folds the batch into ``consents_current`` (derived; see
+:mod:`profileguard.store.consents_current`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pyarrow as pa
 
 from profileguard.consent.decisions import CONSENT_TYPES, STATUSES
 from profileguard.errors import ProfileguardError
+from profileguard.store import consents_current
 from profileguard.store import tables as t
 from profileguard.store.ledger import canonical_json
 from profileguard.store.operational import as_utc, utcnow
@@ -109,7 +112,9 @@ def import_consents(
         ).hexdigest()
         statuses = Counter(r["status"] for r in rows)
         with book.store.write() as conn:
+            before = consents_current.last_log_id(conn)
             conn.execute(t.consents.insert(), rows)
+            consents_current.fold(conn, before + 1)
             book.ledger.append(
                 "consent.import", actor, None,
                 {"rows": len(rows), "first_row": start + 1, "last_row": start + len(rows),

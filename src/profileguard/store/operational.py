@@ -43,7 +43,7 @@ try:  # POSIX; elsewhere SQLite's busy timeout alone serializes writers
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
-from profileguard.store import keys
+from profileguard.store import consents_current, keys
 from profileguard.store import tables as t
 
 #: key of the PostgreSQL advisory lock taken while migrating ("pgschema" as an int)
@@ -83,12 +83,20 @@ def _create_ledger_lookup_indexes(conn: sa.Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _derive_consents_current(conn: sa.Connection) -> None:
+    """Create ``consents_current`` and fill it from the consent log (one pass, any size)."""
+    t.consents_current.create(conn, checkfirst=True)
+    consents_current.rebuild(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the operational tables", _create_tables),
     Migration(2, "indexes for ledger diagnosis and the rights queue",
               _create_ledger_lookup_indexes),
     Migration(3, "campaign sends and the price-quote log of the applications",
               _create_tables),
+    Migration(4, "consents_current: the consent in force per user, purpose and recipient, "
+              "derived from the consent log", _derive_consents_current),
 )
 
 

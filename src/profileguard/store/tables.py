@@ -213,3 +213,30 @@ apply_price_quotes = sa.Table(
     sa.Column("reason", sa.Text, nullable=True),
     sa.Index("ix_apply_price_quotes_group", "item_id", "bucket", "factor_key"),
 )
+
+# -- derived: the consent record in force (migration 4; store/consents_current.py) -------
+
+#: One row per user × purpose × recipient: the log record in force (latest ``given_at``,
+#: then highest ``consents.id``). DERIVED from ``consents``, which stays the tamper-evident
+#: source of truth (its rows are pinned by the ledger); this table is written in the same
+#: transaction as every log append and can be rebuilt from the log at any time
+#: (:func:`profileguard.store.consents_current.rebuild`).
+consents_current = sa.Table(
+    "consents_current",
+    metadata,
+    sa.Column("user_pid", sa.String(64), nullable=False),
+    sa.Column("purpose", sa.String(64), nullable=False),
+    sa.Column("recipient", sa.String(128), nullable=False),
+    sa.Column("consent_id", sa.Integer, nullable=False),  # consents.id of the record in force
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("consent_type", sa.String(16), nullable=False),
+    sa.Column("notice_version", sa.String(32), nullable=True),
+    sa.Column("pre_ticked", sa.Boolean, nullable=False),
+    sa.Column("bundled", sa.Boolean, nullable=False),
+    sa.Column("given_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("user_pid", "purpose", "recipient"),
+    # covering: the audit's GROUP BY walks it in order (no sort), bulk decisions read one
+    # purpose × recipient range of it without touching the table
+    sa.Index("ix_consents_current_facts", "purpose", "recipient", "status", "consent_type",
+             "pre_ticked", "bundled", "notice_version", "given_at", "user_pid"),
+)
