@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from audit_cases import AS_OF, CONSENT_PURPOSES, UTC, Mutation, World, incident,
 
 from profileguard.audit.engine import run_audit
 from profileguard.audit.rule import RULES
+from profileguard.manifest.checks import check
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,17 @@ FULL_NOTICE = {"categories": ["user.contact"], "cause": "misconfigured bucket", 
                "remedies": "keys rotated", "contact": "dpo@x.example"}
 DETECTED = dt.datetime(2026, 10, 20, 9, tzinfo=UTC)
 
+ANONYMIZED_RELEASE = {"name": "sales_by_city", "anonymized": True,
+                      "fields": ["users.city", "users.gender", "orders.paid_amount"]}
+#: ids with a kept key are fine when the release does not claim to be anonymized
+DE_IDENTIFIED_RELEASE = {"name": "buyers_for_adnet", "recipient": "AdNet Ltd",
+                         "fields": ["orders.user_id", "users.phone"], "stable_id": True,
+                         "relink_key": True}
+
+def releases(w: World) -> None:
+    w.doc["releases"] = copy.deepcopy([ANONYMIZED_RELEASE, DE_IDENTIFIED_RELEASE])
+
+
 CASES = [
     Case("PIPL-5-misleading-consent", set_("consent.bundled", True)),
     Case("PIPL-6-field-without-purpose", set_("fields.users.register_channel.purposes", [])),
@@ -152,6 +165,8 @@ CASES = [
          minors(5)),
     Case("PIPL-38-cross-border", set_("recipients.0.country", "SG")),
     Case("PIPL-55-pia", set_("governance.pia", [])),
+    Case("PIPL-73-anonymized-release",
+         lambda w: w.doc["releases"][0]["fields"].append("orders.user_id"), releases),
     Case("PIPL-7-openness", remove_notice_purpose),
     Case("PIPL-17-notice-items", states_without("retention")),
     Case("PIPL-30-sensitive-notice", states_without("sensitive_necessity")),
@@ -295,3 +310,33 @@ def test_sensitive_by_standard_is_medium_and_sensitive_is_high() -> None:
     assert found["user.location.precise"] == "high"
     assert found["user.behavior.browsing_history"] == "medium"
     assert AS_OF.year == 2026
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"stable_id": True}, "it holds a stable per-person id"),
+    ({"relink_key": True}, "a key or mapping that restores identity is kept"),
+    ({"fields": ["users.phone"]}, "users.phone is pseudonymized"),
+    ({"fields": ["events.device_id"]}, "events.device_id is pseudonymized"),
+    ({"fields": ["users.user_id"]}, "users.user_id is an identifier (user.unique_id)"),
+])
+def test_anonymized_release_names_each_way_back_to_the_person(change: dict[str, object],
+                                                               reason: str) -> None:
+    w = world()
+    set_("releases", [{**copy.deepcopy(ANONYMIZED_RELEASE), **change}])(w)
+    ctx = w.context(lines=True)
+    (finding,) = [f for f in run_audit(ctx).findings if f.rule == "PIPL-73-anonymized-release"]
+    assert reason in finding.message and finding.severity == "high"
+    key = next(iter(change))
+    path = ("releases", 0, key) if key != "fields" else ("releases", 0, "fields", 0)
+    assert ctx.line(*path) in {e.line for e in finding.evidence}
+
+
+def test_release_of_undeclared_field_or_recipient_is_a_manifest_error() -> None:
+    w = world()
+    set_("releases", [{**copy.deepcopy(ANONYMIZED_RELEASE), "fields": ["users.shoe_size"],
+                       "recipient": "AdNett Ltd"}])(w)
+    problems = {(p.path, p.message) for p in check(w.doc)}
+    assert (("releases", 0, "fields", 0),
+            "field 'users.shoe_size' is not declared under `fields:`") in problems
+    assert any(path == ("releases", 0, "recipient") and "'AdNett Ltd' is not declared" in msg
+               for path, msg in problems)

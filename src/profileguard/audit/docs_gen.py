@@ -66,10 +66,7 @@ LAW_ROWS: tuple[tuple[str, str, str], ...] = (
     ("GDPR", "33", "breach notification 72 h"),
     ("GDPR", "35", "DPIA"),
 )
-PENDING: dict[tuple[str, str], str] = {
-    ("PIPL", "73"): "needs release flags (which exported tables are called anonymous) in the "
-                    "manifest; `profileguard risk` measures re-identification meanwhile",
-}
+PENDING: dict[tuple[str, str], str] = {}
 #: what is checked only partly, and what would complete it
 PARTIAL: dict[tuple[str, str], str] = {
     ("PIPL", "24"): "price gaps are a review question; the statistics are in "

@@ -108,6 +108,16 @@ def check(data: Any) -> Iterator[Problem]:
         for j, f in enumerate(_list(rd.get("fields"))):
             yield from field_ref(("recipients", i, "fields", j), f)
 
+    for i, rel in enumerate(_list(doc.get("releases"))):
+        reld = _dict(rel)
+        for j, f in enumerate(_list(reld.get("fields"))):
+            yield from field_ref(("releases", i, "fields", j), f)
+        rec = reld.get("recipient")
+        if isinstance(rec, str) and rec not in recipient_names:
+            yield Problem(("releases", i, "recipient"),
+                          f"recipient {rec!r} is not declared under `recipients:`",
+                          did_you_mean(rec, {str(n) for n in recipient_names if n}))
+
     for i, perm in enumerate(_list(doc.get("permissions"))):
         pd = _dict(perm)
         for j, pur in enumerate(_list(pd.get("purposes"))):

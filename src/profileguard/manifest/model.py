@@ -329,6 +329,24 @@ class Suppression(Strict):
     until: date | None = None
 
 
+# -- releases (PIPL 73) ---------------------------------------------------------------
+
+
+class Release(Strict):
+    """A data set handed to others or published as de-identified or anonymized data."""
+
+    name: str
+    #: called anonymized (匿名化): treated as no longer personal information (PIPL 73(4))
+    anonymized: bool = False
+    recipient: str | None = None  # a declared recipient; None = published
+    fields: list[str] = Field(default_factory=list)  # source.column released
+    #: holds a per-person id that stays the same across rows, releases or joins
+    stable_id: bool = False
+    #: a key, mapping table or salt that restores identity exists (kept by anyone)
+    relink_key: bool = False
+    description: str = ""
+
+
 class AuditConfig(Strict):
     ignore: list[Suppression] = Field(default_factory=list)
     tag_blocklist: list[str] = Field(default_factory=list)  # ALG 10
@@ -347,6 +365,7 @@ class Manifest(Strict):
     permissions: list[Permission] = Field(default_factory=list)
     consent: ConsentConfig = Field(default_factory=ConsentConfig)
     recipients: list[Recipient] = Field(default_factory=list)
+    releases: list[Release] = Field(default_factory=list)
     tags: list[Tag] = Field(default_factory=list)
     applications: Applications = Field(default_factory=Applications)
     rights: Rights = Field(default_factory=Rights)

@@ -9,5 +9,6 @@ from profileguard.audit.rules import (  # noqa: F401
     npi,
     pipl,
     pipl_govern,
+    pipl_release,
     pipl_use,
 )
