@@ -49,11 +49,16 @@ def test_erasure_leaves_no_identifier_anywhere_and_keeps_late_rows_out(
         svc.book.grant(pid, "personalization", notice_version="2025.2")
         build_profiles(svc, AS_OF)
         assert tags_of(svc, pid)
+        # an audience selection leaves a cache of guard verdicts keyed by user (apply/)
+        spec = AudienceSpec("age_band IS NOT NULL", "personalization", min_size=1)
+        select_audience(svc, spec, members=True)
         req = handle(svc, person["user_id"], "delete")
     result = req.result or {}
     assert req.state == "done"
+    assert result["deleted"]["audience guards"] >= 1
     assert result["residuals"] == [] and result["verified"] is True
     assert result["deleted"]["users"] == 1 and result["deleted"]["snapshots"] > 0
+    assert result["deleted"]["state.consents_current"] >= 1  # the derived consent state too
     assert result["restricted"]["orders"]["rows"] > 0  # ECL 31 legal hold: kept, not processed
     assert any(p.endswith("users.csv") for p in result["upstream_files"])
     # grep every file profileguard keeps for the raw identifiers

@@ -36,7 +36,8 @@ from profileguard.model.snapshot import SnapshotInfo
 if TYPE_CHECKING:
     from profileguard.pipeline.services import Services
 
-META = "pg_audguard_meta"
+PREFIX = "pg_audguard_"  # every table of this module: erasure deletes from them too
+META = f"{PREFIX}meta"
 FORMAT = 2  # part of the table name: a new layout never reads an old table
 
 
@@ -69,7 +70,7 @@ def _ledger_seq(svc: Services) -> int:
 def _table_name(purpose: str, recipient: str, snapshot: int) -> str:
     key = f"{FORMAT}\x1f{purpose}\x1f{recipient}\x1f{snapshot}"
     digest = hashlib.sha256(key.encode()).hexdigest()
-    return f"pg_audguard_{digest[:16]}"
+    return f"{PREFIX}{digest[:16]}"
 
 
 def _decisions(svc: Services, purpose: str, recipient: str | None) -> pa.Table:

@@ -32,6 +32,7 @@ from typing import Any
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from profileguard.apply.audience_guards import PREFIX as GUARD_PREFIX
 from profileguard.collect.ingest import QUARANTINE, TOMBSTONES, ensure_system_tables
 from profileguard.collect.readers import open_source
 from profileguard.rights.context import RightsContext
@@ -154,6 +155,13 @@ def erase(ctx: RightsContext, pid: str, *, raw_id: str | None = None,
                                       [pid])[0][0]
                 engine.execute(f"DELETE FROM {q(table)} WHERE user_id = ?", [pid])
                 result.deleted["snapshots"] = result.deleted.get("snapshots", 0) + int(n)
+            elif table.startswith(GUARD_PREFIX) and "user_id" in engine.columns(table):
+                # audience guard verdicts: a cache of one snapshot's users, keyed like it
+                n = engine.query_rows(f"SELECT count(*) FROM {q(table)} WHERE user_id = ?",
+                                      [pid])[0][0]
+                engine.execute(f"DELETE FROM {q(table)} WHERE user_id = ?", [pid])
+                result.deleted["audience guards"] = (result.deleted.get("audience guards", 0)
+                                                     + int(n))
         engine.execute(f"INSERT INTO {TOMBSTONES} VALUES (?, ?)", [pid, now])
     _erase_operational(ctx, pid, request_id, now, result)
     spark = ctx.root / ".profileguard" / "spark-warehouse"
@@ -183,8 +191,8 @@ def _erase_operational(ctx: RightsContext, pid: str, request_id: int | None, now
                 t.export_members, t.export_members.c.export_id == t.exports.c.id)
             .where(t.export_members.c.user_pid == pid)).fetchall()
         result.exports_to_recall = sorted({f"{r.recipient or 'subject'}: {r.path}" for r in exports})
-        for table in (t.identity_map, t.consents, t.preferences, t.tag_overrides,
-                      t.export_members, t.complaints, t.apply_campaign_sends,
+        for table in (t.identity_map, t.consents, t.consents_current, t.preferences,
+                      t.tag_overrides, t.export_members, t.complaints, t.apply_campaign_sends,
                       t.apply_price_quotes):
             n = conn.execute(sa.delete(table).where(table.c.user_pid == pid)).rowcount
             result.deleted[f"state.{table.name}"] = int(n or 0)
