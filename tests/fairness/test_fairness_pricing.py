@@ -156,3 +156,26 @@ def test_day_buckets_follow_the_declared_timezone() -> None:
     assert cst.n_cells > utc.n_cells
     with pytest.raises(ProfileguardError, match="timezone"):
         audit_pricing(data, PricingConfig(timezone="Mars/Olympus"))
+
+
+def test_null_market_that_cr1_falsely_flags_is_not_flagged_with_jackknife_errors() -> None:
+    # 10,000 quotes in 40 items × 72 hours: cells of a few quotes, where demeaning hides part
+    # of each user's own price level and CR1 standard errors come out too small
+    market = simulate_market(SimulationSpec(n_quotes=10_000, seed=50007))
+    data = assemble(market.quotes, market.users, market.items)
+    cr1 = audit_pricing(data, PricingConfig(variance="cr1", by_category=False))
+    cv3 = audit_pricing(data, PricingConfig(by_category=False))
+    assert cr1.flagged_attributes == ["loyalty_tier"]
+    assert cv3.flagged_attributes == []
+    pairs = {(t.attribute, t.group): t for t in cr1.tests}
+    for test in cv3.tests:
+        wider = pairs[(test.attribute, test.group)]
+        assert test.gap_pct == pytest.approx(wider.gap_pct)  # same estimate, other standard error
+        assert test.ci[1] - test.ci[0] > wider.ci[1] - wider.ci[0]
+
+
+def test_unknown_variance_estimator_is_refused() -> None:
+    market = simulate_market(SimulationSpec(n_quotes=2_000, seed=1))
+    data = assemble(market.quotes, market.users, market.items)
+    with pytest.raises(ProfileguardError, match=r"variance 'cr2'; allowed: cv3, cr1"):
+        audit_pricing(data, PricingConfig(variance="cr2"))  # type: ignore[arg-type]

@@ -51,6 +51,8 @@ class ModelInputs:
     category: np.ndarray | None
     category_names: list[str]
     method: str
+    #: standard errors of the audited groups: "cv3" (cluster jackknife) or "cr1"
+    variance: str
     permutations: int
     min_quotes: int
     rng: np.random.Generator
@@ -179,11 +181,16 @@ def _fit_subset(
     present = np.flatnonzero(np.bincount(sub_cells))
     xs, ys = (x, y) if whole else (x[sel], y[sel])
     clusters = inputs.clusters[rows] if whole else inputs.clusters[rows][sel]
-    fit = fit_clustered(xs, ys, clusters, n_absorbed=int(present.size))
+    jackknife = None
+    if inputs.variance == "cv3":
+        jackknife = np.arange(xs.shape[1]) >= n_controls
+    local, _ = compact_codes(sub_cells)
+    fit = fit_clustered(
+        xs, ys, clusters, n_absorbed=int(present.size), cells=local, jackknife=jackknife
+    )
     lo, hi = fit.conf_int()
     p = fit.p_values()
     if inputs.method == "permutation":
-        local, _ = compact_codes(sub_cells)
         tested = permutation_p_values(
             xs[:, :n_controls], xs[:, n_controls:], ys, local, inputs.permutations, inputs.rng
         )
@@ -204,7 +211,10 @@ def _fit_subset(
             untested.append(f"{where}: {n} comparable quotes (fewer than {inputs.min_quotes})")
             continue
         if not (np.isfinite(fit.beta[col]) and np.isfinite(p[col])):
-            untested.append(f"{where}: not separable from the controls or other attributes")
+            untested.append(
+                f"{where}: not separable from the controls or other attributes, "
+                "or carried by a single user's quotes"
+            )
             continue
         out.append(
             RawTest(part.attribute, part.groups[column.group], part.groups[0], category,

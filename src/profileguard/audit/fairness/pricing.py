@@ -7,8 +7,9 @@ One fixed effect per item × time bucket (hour or day) by the within transformat
 each audited attribute, one indicator per group other than the reference (the largest
 group), together with the controls — all audited attributes in one model by default
 (``joint``), or one model per attribute (``separate``, see ``models.py``); OLS with
-cluster-robust (by user, CR1) standard errors — or a Freedman–Lane permutation test
-within cells (``regression.py``, hand-written). Each group's gap is
+standard errors clustered by user — the delete-one-user jackknife (CV3) with
+effective-cluster degrees of freedom by default, CR1 on request — or a Freedman–Lane
+permutation test within cells (``regression.py``, hand-written). Each group's gap is
 ``100·(exp(β)−1)`` percent with a 95% interval; the same model runs per item category.
 Benjamini–Hochberg adjusts all p-values of one audit together, and a gap is flagged only
 when significant after that correction *and* larger than the materiality threshold: PIPL 24
@@ -47,6 +48,7 @@ from profileguard.errors import ProfileguardError
 
 TimeBucket = Literal["hour", "day"]
 Method = Literal["cluster", "permutation"]
+Variance = Literal["cv3", "cr1"]
 Model = Literal["joint", "separate"]
 _FLOOR = {"hour": "h", "day": "D"}
 
@@ -61,6 +63,9 @@ class PricingConfig:
     threshold: float = 0.01
     alpha: float = 0.05
     method: Method = "cluster"
+    #: standard errors of the audited gaps: delete-one-user jackknife ("cv3", the default)
+    #: or CR1 (optimistic with small cells; kept for comparison in the benchmarks)
+    variance: Variance = "cv3"
     model: Model = "joint"
     permutations: int = 999
     seed: int = 0
@@ -140,6 +145,8 @@ def _check_config(config: PricingConfig) -> None:
         raise ProfileguardError(f"alpha {config.alpha}; allowed: between 0 and 1")
     if config.method not in ("cluster", "permutation"):
         raise ProfileguardError(f"method {config.method!r}; allowed: cluster, permutation")
+    if config.variance not in ("cv3", "cr1"):
+        raise ProfileguardError(f"variance {config.variance!r}; allowed: cv3, cr1")
     if config.model not in ("joint", "separate"):
         raise ProfileguardError(f"model {config.model!r}; allowed: joint, separate")
 
@@ -192,6 +199,7 @@ def audit_pricing(data: QuoteData, config: PricingConfig | None = None) -> Prici
         category=category,
         category_names=category_names,
         method=config.method,
+        variance=config.variance,
         permutations=config.permutations,
         min_quotes=config.min_quotes,
         rng=np.random.default_rng(config.seed),
