@@ -98,6 +98,8 @@ class ChildResult:
     wall_s: float = 0.0
     peak_mb: float = 0.0
     error: str = ""
+    #: user + system CPU seconds of the child and the processes it waited for (e.g. Spark's JVM)
+    cpu_s: float = 0.0
 
 
 def run_child(name: str, argv: list[str], *, timeout: float | None = None,
@@ -114,20 +116,21 @@ def run_child(name: str, argv: list[str], *, timeout: float | None = None,
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
     peak = usage.ru_maxrss / 1024 if usage is not None else 0.0  # Linux: KiB
+    cpu = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
     if status is None:
         return ChildResult(name, False, wall_s=wall, peak_mb=peak,
-                           error=f"timed out after {timeout:.0f} s")
+                           error=f"timed out after {timeout:.0f} s", cpu_s=cpu)
     code = os.waitstatus_to_exitcode(status)
     lines = [ln for ln in stdout.splitlines() if ln.strip()]
     if code != 0 or not lines:
         tail = (stderr.strip().splitlines() or [f"exit code {code}"])[-1]
-        return ChildResult(name, False, wall_s=wall, peak_mb=peak, error=tail[:300])
+        return ChildResult(name, False, wall_s=wall, peak_mb=peak, error=tail[:300], cpu_s=cpu)
     try:
         payload = json.loads(lines[-1])
     except json.JSONDecodeError:
         return ChildResult(name, False, wall_s=wall, peak_mb=peak,
-                           error=f"no JSON result; last line: {lines[-1][:200]}")
-    return ChildResult(name, True, payload, wall, peak)
+                           error=f"no JSON result; last line: {lines[-1][:200]}", cpu_s=cpu)
+    return ChildResult(name, True, payload, wall, peak, cpu_s=cpu)
 
 
 def _reap(proc: subprocess.Popen[bytes], timeout: float | None

@@ -51,7 +51,7 @@ def test_build_benchmark_prints_and_records_build_floor_pandas_and_steps(
                       "| pandas | EXTRAPOLATED linearly ×1.5 from 100 users"):
         assert contender in results
     assert "## build steps — 150 users" in results
-    assert "| plan events@30d |" in results  # a fused plan step was timed by name
+    assert "| plan events@30d,90d |" in results  # a fused plan step was timed by name
 
 
 @pytest.fixture
@@ -106,3 +106,87 @@ def test_run_all_picks_scripts_not_helpers_and_survives_a_failing_or_hanging_one
     assert status == "failed (exit 3)"
     status, seconds = run_all.run_one(found[0], [], timeout=1)
     assert status.startswith("timed out") and seconds < 30
+
+
+def test_scale_report_puts_each_stage_against_the_floor_and_its_growth(
+        common_module: object) -> None:
+    import scale
+
+    def child(name: str, **payload: object) -> object:
+        return common_module.ChildResult(name, True, dict(payload), 1.0, 100.0,  # type: ignore[attr-defined]
+                                         cpu_s=0.5)
+
+    def run(floor: float, build: float, predictive: float) -> dict[tuple[str, str], object]:
+        return {("floor", "duckdb"): child("floor", seconds=floor),
+                ("build", "duckdb"): child("build", seconds=build, predictive_s=predictive,
+                                           startup_s=0.1, users=10, tags=3),
+                ("erasure", "duckdb"): child("erasure", seconds=1.0, deleted=3,
+                                             residuals=["warehouse t.user_id: 1 row(s)"])}
+
+    table = scale.report([100, 1000], {100: run(1.0, 3.0, 1.0), 1000: run(4.0, 20.0, 8.0)},
+                         {100: {}, 1000: {}}, "python benchmarks/scale.py")
+    rows = {(r[0], r[1]): r for r in table.rows}
+    build = rows[("build, total", "duckdb")]
+    assert build[2] == "3.00" and build[5] == "20.00"  # seconds at each size
+    assert build[-2:] == ["5.00×", "6.67×"]  # × floor at 1,000 users; growth 100 → 1,000
+    assert rows[("· descriptive + snapshot", "duckdb")][-2:] == ["3.00×", "6.00×"]
+    assert rows[("ingest", "spark")][2].startswith("not implemented")
+    assert any("descriptive build on DuckDB / floor at 1,000 users = 3.00 — MISSES" in n
+               for n in table.notes)
+    assert any("erasure NOT clean" in n for n in table.notes)
+
+
+def test_make_bench_runs_the_one_report_unless_every_script_is_asked_for(
+        capsys: pytest.CaptureFixture[str], common_module: object) -> None:
+    import run_all
+
+    assert run_all.main(["--list"]) == 0
+    assert capsys.readouterr().out.startswith("scale.py --budget-minutes 44")
+    assert run_all.main(["--list", "--all-scripts"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "scale.py --quick" in listed and len(listed) > 5
+
+
+def test_scale_benchmark_runs_every_stage_at_two_sizes_and_records_one_table(
+        tmp_path: Path) -> None:
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "scale.py"), "--sizes", "120", "240", "--engines", "duckdb",
+         "--data", str(tmp_path / "data"), "--results", str(tmp_path / "RESULTS.md")],
+        capture_output=True, text=True, timeout=1500, env=env, cwd=ROOT)
+    results = (tmp_path / "RESULTS.md").read_text("utf-8")
+    assert "## scale — 120 and 240 users" in results, done.stderr[-2000:]
+    for row in ("| floor: scan + group-by per source | duckdb |",
+                "| ingest (consents imported apart) | duckdb |", "| build, total | duckdb |",
+                "| · predictive (fit + score) | duckdb |",
+                "| build, descriptive tags only | pandas |",
+                "| audience selection (guard refresh) | duckdb |",
+                "| audit (facts, rules, reports) | duckdb |", "| pricing audit | duckdb |",
+                "| erasure of one user | duckdb |", "| ingest | spark | not implemented"):
+        assert row in results, row
+    assert "(reconciles)" in results
+    assert (tmp_path / "data" / "build-240" / "generated.json").exists()  # shared data cache
+
+
+def test_jvm_usage_counts_a_process_and_the_processes_below_it(common_module: object) -> None:
+    import scale
+
+    burn = "x = 0\nfor i in range(10_000_000): x += i\nimport time; time.sleep(30)"
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; subprocess.run("
+                               f"[sys.executable, '-c', {burn!r}])"])
+    try:
+        for _ in range(300):  # until the grandchild has done its work
+            tree = scale._process_tree(parent.pid)
+            usage = scale.jvm_usage(parent.pid)
+            if len(tree) == 2 and usage["jvm_cpu_s"] > 0.5:
+                break
+            import time
+
+            time.sleep(0.2)
+        assert len(tree) == 2 and tree[0] == parent.pid
+        assert usage["jvm_cpu_s"] > 0.5  # the grandchild's loop, not only the parent's
+        assert usage["jvm_peak_mb"] > 10  # two interpreters' resident memory, summed
+    finally:
+        for pid in reversed(scale._process_tree(parent.pid)):
+            os.kill(pid, 9)
+        parent.wait()

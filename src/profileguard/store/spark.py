@@ -24,6 +24,9 @@ over the versioned warehouse of ``spark_catalog``:
   versions are deleted. Atomic: which versions are current. Not atomic: nothing else
   (there is nothing else — a version folder is never modified once written).
 
+``map_arrow`` runs a Python function over a table's Arrow batches on the executors
+(``DataFrame.mapInArrow``) into a temporary table — how predictive tags are scored.
+
 Tables are registered in the engine's own Spark session (``newSession``: temporary
 views of one engine never clash with another's) as views over their current version.
 Reads return Arrow (``DataFrame.toArrow``); ``load_arrow`` goes through
@@ -37,6 +40,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -87,6 +91,9 @@ def base_session(master: str, shuffle_partitions: int | None = None,
         raise ProfileguardError("--engine spark needs pyspark: pip install 'profileguard[spark]'"
                                 ) from None
     partitions = shuffle_partitions or int(os.environ.get("PROFILEGUARD_SPARK_PARTITIONS", "8"))
+    # Python workers (mapInArrow scoring) run this interpreter, where profileguard is
+    # installed, unless the deployment names another (docs/deploy.md)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (SparkSession.builder.master(master).appName("profileguard")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
@@ -139,15 +146,20 @@ class SparkEngine:
         return list(zip(*columns, strict=True)) if columns else []
 
     def load_arrow(self, table: str, data: pa.Table | pa.RecordBatchReader,
-                   mode: WriteMode = "append") -> int:
-        """Write Arrow data into ``table`` as a new version; returns rows written."""
+                   mode: WriteMode = "append", *, temporary: bool = False) -> int:
+        """Write Arrow data into ``table`` as a new version; returns rows written.
+
+        ``temporary`` makes a table of this engine only (as ``CREATE TEMP TABLE``)."""
         with self._lock:
             old = self.catalog.get(table)
             if mode == "create" and old is not None:
                 raise ProfileguardError(f"Spark engine: table {table!r} already exists")
             base = old if mode == "append" else None
+            if base is not None and base.temporary != temporary:
+                raise ProfileguardError(f"Spark engine: cannot append to {table!r}: it is "
+                                        f"{'' if base.temporary else 'not '}temporary")
             written = 0
-            version, path = self.catalog.new_location(table)
+            version, path = self.catalog.new_location(table, temporary=temporary)
             frames = 0
             for chunk in _chunks(data):
                 frame = self.spark.createDataFrame(chunk)
@@ -166,8 +178,32 @@ class SparkEngine:
             path.mkdir(parents=True, exist_ok=True)
             if base is not None:
                 _link_files(self.catalog.location(base), path)
-            self.catalog.put(table, version, schema)
+            self.catalog.put(table, version, schema, temporary=temporary)
             return written
+
+    def map_arrow(self, source: str, target: str,
+                  fn: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]],
+                  schema: pa.Schema) -> None:
+        """Write ``fn`` applied to ``source``'s Arrow batches as the temporary table ``target``.
+
+        ``fn`` runs on the executors through ``DataFrame.mapInArrow`` (one call per
+        partition, its batches streamed), so no row passes through the driver. It is
+        pickled: a module-level function, or a ``functools.partial`` of one over picklable
+        data. ``schema`` is what ``fn`` yields (names and Arrow types)."""
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        with self._lock:
+            frame = self._frame(exp.select(exp.Star()).from_(exp.to_table(source)))
+            mapped = frame.mapInArrow(fn, from_arrow_schema(schema))
+            try:
+                self._write(target, mapped, temporary=True)
+            except Exception as err:
+                if type(err).__name__ != "PythonException":
+                    raise
+                lines = [x for x in str(err).splitlines() if x.strip()]
+                raise ProfileguardError(f"Spark engine: scoring {source} into {target} failed "
+                                        f"on an executor: {lines[-1] if lines else err}"
+                                        ) from None
 
     def adopt_parquet(self, table: str, write: Callable[[Path], None]) -> None:
         """Make Parquet files written by ``write(folder)`` (e.g. DuckDB's COPY) the next

@@ -10,6 +10,10 @@ A predictive tag names a model and its parameters::
       purpose: tiered_operations
       params: {output: churn_risk, bands: [0.3, 0.7]}
 
+Customer-value models (bgnbd, clv) are fitted on the driver from the RFM summary and
+scored where the summary is (``scoring.py``): in-process on DuckDB, on the executors by
+``mapInArrow`` on Spark, whose values stay in the engine (``_b_pred``).
+
 Models are fitted only on the people whose consent covers the tag's purpose (the build's
 ``_d_allowed`` table), once per build; every value carries a confidence and the inputs its
 explanation needs. Confidence, per output:
@@ -27,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -36,10 +41,21 @@ from profileguard.errors import ProfileguardError
 from profileguard.manifest.model import Manifest, Tag
 from profileguard.model.predictive.clv import fit_customer_value, model_cards
 from profileguard.model.predictive.interests import InterestConfig, interests_sql
+from profileguard.model.predictive.scoring import (
+    CLV_SCHEMA,
+    ScoreSpec,
+    clv_batches,
+    output_schema,
+    score_batch,
+    score_batches,
+    score_spec,
+    tier_edges,
+)
 from profileguard.model.predictive.segments import Segment, Segmentation, build_segments
-from profileguard.model.predictive.summary import RFMSummary, rfm_summary
+from profileguard.model.predictive.summary import RFMSummary, rfm_summary_sql
 from profileguard.store.engine import Engine
 from profileguard.store.engine import quote_ident as q
+from profileguard.store.spark import SparkEngine
 
 MODELS = ("bgnbd", "clv", "interests", "segments")
 
@@ -91,16 +107,14 @@ def _restricted_view(engine: Engine, tag: Tag, m: Manifest, as_of: dt.datetime,
                    f"WHERE {' AND '.join(where)}")
 
 
-def _cv_confidence(r: float, x: np.ndarray) -> np.ndarray:
-    out: np.ndarray = np.clip(1.0 - 1.0 / np.sqrt(np.maximum(r + x, 1e-9)), 0.0, 1.0)
-    return out
-
-
 @dataclass
 class _Fitted:
     summary: RFMSummary
     model: Any
     cards: list[dict[str, Any]]
+    #: the summary rows: an Arrow table on the driver (DuckDB), or the name of the
+    #: engine's temporary table holding them (Spark, where they are scored in place)
+    rows: pa.Table | str
 
 
 class PredictiveStep:
@@ -118,13 +132,21 @@ class PredictiveStep:
             return None
         fitted: dict[tuple[str, str, str], _Fitted] = {}
         cards: list[dict[str, Any]] = []
-        parts: list[pa.Table] = []
-        for tag in tags:
-            table, tag_cards = self._one(engine, m, tag, as_of, fitted)
-            parts.append(table)
-            cards.extend(tag_cards)
-        merged = parts[0]
-        for t in parts[1:]:
+        parts: list[pa.Table | str] = []
+        try:
+            for tag in tags:
+                part, tag_cards = self._one(engine, m, tag, as_of, fitted)
+                parts.append(part)
+                cards.extend(tag_cards)
+            if isinstance(engine, SparkEngine):
+                return _merge_in_engine(engine, parts, cards)
+        finally:
+            for fit in fitted.values():
+                if isinstance(fit.rows, str):
+                    engine.execute(f"DROP TABLE IF EXISTS {q(fit.rows)}")
+        tables = [part for part in parts if isinstance(part, pa.Table)]  # all, off Spark
+        merged = tables[0]
+        for t in tables[1:]:
             merged = merged.join(t, "user_id", join_type="full outer")
         return PredictiveResult(merged, cards)
 
@@ -137,8 +159,17 @@ class PredictiveStep:
         c = columns_of(tag, m)
         view = f"_p_{tag.name}"
         _restricted_view(engine, tag, m, as_of, view)
-        summary = rfm_summary(engine, view, customer=c.user, date=c.time, amount=c.amount or "",
-                              calibration_end=as_of.date(), time_unit="day")
+        sql = rfm_summary_sql(view, customer=c.user, date=c.time, amount=c.amount or "",
+                              calibration_end=as_of.date(), time_unit="day",
+                              dialect=engine.dialect)
+        rows: pa.Table | str
+        if isinstance(engine, SparkEngine):  # kept on the executors; the driver fits on a copy
+            rows = f"_p_summary_{len(fitted)}"
+            engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(rows)} AS {sql}")
+            arrow = engine.query_arrow(f"SELECT * FROM {q(rows)} ORDER BY customer_id")
+        else:
+            rows = arrow = engine.query_arrow(sql)
+        summary = RFMSummary.from_arrow(arrow, time_unit="day")
         n_tx = int(engine.query_rows(f"SELECT count(*) FROM {q(view)}")[0][0])
         first = engine.query_rows(f"SELECT CAST(min({q(c.time)}) AS DATE) FROM {q(view)}")[0][0]
         engine.execute(f"DROP TABLE IF EXISTS {q(view)}")
@@ -148,62 +179,35 @@ class PredictiveStep:
         model = fit_customer_value(summary)
         cards = [c.to_dict() for c in model_cards(
             model, training_window=(str(first), as_of.date().isoformat()), transactions=n_tx)]
-        fitted[key] = _Fitted(summary, model, cards)
+        fitted[key] = _Fitted(summary, model, cards, rows)
         return fitted[key]
 
     def _one(self, engine: Engine, m: Manifest, tag: Tag, as_of: dt.datetime,
-             fitted: dict[tuple[str, str, str], _Fitted]) -> tuple[pa.Table, list[dict[str, Any]]]:
-        p = tag.params
+             fitted: dict[tuple[str, str, str], _Fitted]
+             ) -> tuple[pa.Table | str, list[dict[str, Any]]]:
+        """One tag's values (an Arrow table, or on Spark the engine table scored in place)
+        and its model cards."""
         if tag.model == "interests":
             return self._interests(engine, m, tag, as_of)
         fit = self._customer_value(engine, m, tag, as_of, fitted)
-        s, model = fit.summary, fit.model
-        ids = s.customer_id.cast(pa.string())
-        purchases = s.frequency + 1
-        since = s.T - s.recency
-        base = {"user_id": ids, f"{tag.name}__purchases": pa.array(purchases.astype(int)),
-                f"{tag.name}__days_since": pa.array(since.astype(int)),
-                f"{tag.name}__history_days": pa.array(s.T.astype(int))}
-        r = float(model.bgnbd.params.r)
-        output = str(p.get("output", tag.model))
-        card_extra: dict[str, Any] = {"tag": tag.name, "output": output}
         if tag.model == "segments":
-            return self._segments(tag, s, engine, m, as_of, card_extra)
-        if output in {"p_alive", "churn_risk"}:
-            alive = model.p_alive(s)
-            conf = np.maximum(alive, 1 - alive)
-            if output == "p_alive":
-                value: pa.Array = pa.array(np.round(alive, 3))
-            else:
-                lo, hi = (float(b) for b in p.get("bands", [0.3, 0.7]))
-                risk = 1 - alive
-                value = pa.array(np.where(risk < lo, "low", np.where(risk < hi, "medium", "high")))
-                base[f"{tag.name}__risk"] = pa.array(np.round(risk, 3))
-        elif output == "expected_purchases":
-            horizon = float(p.get("horizon_days", 90))
-            value = pa.array(np.round(model.expected_purchases(s, horizon), 2))
-            conf = _cv_confidence(r, s.frequency)
-        elif tag.model == "clv":
-            months = max(1, round(float(p.get("horizon_days", 180)) / (365.25 / 12)))
-            rate = float(p.get("monthly_discount_rate", 0.01))
-            clv = model.clv(s, months=months, monthly_discount_rate=rate)
-            conf = _cv_confidence(r, s.frequency)
-            if output == "value_tier":
-                qs = [float(x) for x in p.get("quantiles", [0.5, 0.8, 0.95])]
-                edges = np.quantile(clv, qs)
-                names = p.get("labels", ["low", "medium", "high", "top"])
-                value = pa.array([names[int(np.searchsorted(edges, v, side="right"))] for v in clv])
-                base[f"{tag.name}__clv"] = pa.array(np.round(clv, 2))
-                card_extra["tier_edges"] = [float(e) for e in edges]
-            else:
-                value = pa.array(np.round(clv, 2))
+            return self._segments(tag, fit.summary, engine, m, as_of,
+                                  {"tag": tag.name, "output": str(tag.params.get("output",
+                                                                                 tag.model))})
+        spec = score_spec(tag.name, tag.model or "", tag.params, fit.model)
+        card_extra: dict[str, Any] = {"tag": tag.name, "output": spec.output}
+        part: pa.Table | str
+        if isinstance(fit.rows, str):
+            assert isinstance(engine, SparkEngine)
+            part, spec = _score_in_engine(engine, spec, fit.rows)
         else:
-            raise ProfileguardError(f"tag {tag.name!r}: unknown output {output!r} for model "
-                                    f"{tag.model!r}")
-        base[tag.name] = value
-        base[f"{tag.name}__confidence"] = pa.array(np.round(conf, 3))
-        cards = [dict(c, **card_extra) for c in fit.cards]
-        return pa.table(base), cards
+            if spec.needs_edges:
+                spec = tier_edges(spec, np.concatenate(
+                    [b.column(0).to_numpy() for b in clv_batches(spec, fit.rows.to_batches())]))
+            part = pa.Table.from_batches([score_batch(spec, fit.rows)])
+        if spec.edges is not None:
+            card_extra["tier_edges"] = list(spec.edges)
+        return part, [dict(c, **card_extra) for c in fit.cards]
 
     def _interests(self, engine: Engine, m: Manifest, tag: Tag, as_of: dt.datetime
                    ) -> tuple[pa.Table, list[dict[str, Any]]]:
@@ -304,6 +308,47 @@ class PredictiveStep:
                              str(x["name_en"]), str(x["name_zh"])) for x in card["segments"])
         return Segmentation(tuple(card.get("features", ())), np.zeros(0, dtype=np.int64), segs,
                             len(segs), float(card.get("validation", {}).get("silhouette", 0.0)))
+
+
+def _score_in_engine(engine: SparkEngine, spec: ScoreSpec, summary: str
+                     ) -> tuple[str, ScoreSpec]:
+    """Score ``spec`` over the summary table on the executors (mapInArrow); returns the
+    temporary table of values and the spec (with its fitted tier edges, if any)."""
+    if spec.needs_edges:  # the population's CLV comes to the driver: one double per person
+        engine.map_arrow(summary, "_p_clv", partial(clv_batches, spec), CLV_SCHEMA)
+        clv = engine.query_arrow("SELECT clv FROM _p_clv").column("clv").to_numpy()
+        engine.execute("DROP TABLE IF EXISTS _p_clv")
+        spec = tier_edges(spec, clv)
+    target = f"_p_scored_{spec.tag}"
+    engine.map_arrow(summary, target, partial(score_batches, spec), output_schema(spec))
+    return target, spec
+
+
+def _merge_in_engine(engine: SparkEngine, parts: list[pa.Table | str],
+                     cards: list[dict[str, Any]]) -> Any:
+    """Join the tags' values into the engine's ``_b_pred`` (the build joins it into the
+    wide table); values computed on the driver (interests, segments) are loaded first."""
+    from profileguard.model.build import PredictiveResult
+
+    names: list[str] = []
+    try:
+        for i, part in enumerate(parts):
+            if isinstance(part, pa.Table):
+                engine.load_arrow(f"_p_part_{i}", part, mode="replace", temporary=True)
+                names.append(f"_p_part_{i}")
+            else:
+                names.append(part)
+        joins = " ".join(f"FULL OUTER JOIN {q(n)} USING (user_id)" for n in names[1:])
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_pred AS SELECT * FROM {q(names[0])} "
+                       f"{joins}")
+    finally:
+        for name in names:
+            engine.execute(f"DROP TABLE IF EXISTS {q(name)}")
+    if not engine.query_rows("SELECT count(*) FROM _b_pred")[0][0]:
+        engine.execute("DROP TABLE IF EXISTS _b_pred")
+        return None  # as on DuckDB: no scored person, no predictive columns
+    return PredictiveResult(engine.query_arrow("SELECT * FROM _b_pred WHERE FALSE"), cards,
+                            in_engine=True)
 
 
 def previous_cards(engine: Engine) -> list[dict[str, Any]]:
