@@ -8,13 +8,17 @@ store (SQLite in WAL mode by default, PostgreSQL with ``--state-url``).
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from profileguard.cli._common import ManifestOpt, StateUrlOpt, err_console
+
+#: seconds a worker may take to answer uvicorn's supervisor while it starts
+WORKER_START_S = 60
 
 
 def register(app: typer.Typer) -> None:
@@ -59,5 +63,10 @@ def register(app: typer.Typer) -> None:
             os.environ[STATE_URL_ENV] = state_url
         err_console.print(f"serving {path} on http://{host}:{port} with {workers} worker(s): "
                           "/me privacy center · /dashboard · /transparency · /docs")
+        # uvicorn kills a worker that does not answer its supervisor's ping within 5 s; a
+        # worker starting on a busy machine (imports, attaching the warehouse) can take longer
+        patience: dict[str, Any] = (
+            {"timeout_worker_healthcheck": WORKER_START_S}
+            if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters else {})
         uvicorn.run("profileguard.server.app:app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning")
+                    workers=workers, log_level="warning", **patience)

@@ -3,7 +3,8 @@
 ``create_app(manifest)`` opens the workspace (warehouse attached read-only, operational
 store shared), makes sure the server's own tables exist, and mounts the routers and the
 static files. ``app_from_env`` is the factory uvicorn workers call (``profileguard serve``
-passes the manifest and state URL in the environment).
+passes the manifest and state URL in the environment; ``PROFILEGUARD_PROFILE_CACHE`` sets how
+many persons' explained tags each worker keeps, 0 for none).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -42,18 +44,20 @@ from profileguard.store.workspace import SECRETS_DIR
 
 MANIFEST_ENV = "PROFILEGUARD_MANIFEST"
 STATE_URL_ENV = "PROFILEGUARD_STATE_URL"
+PROFILE_CACHE_ENV = "PROFILEGUARD_PROFILE_CACHE"
 STATIC = Path(__file__).parent / "static"
 
 
 def create_app(manifest: str | Path, *, state_url: str | None = None,
                settings: Settings | None = None) -> FastAPI:
-    svc = open_for_serving(manifest, state_url)
+    settings = settings or Settings()
+    svc = open_for_serving(manifest, state_url, profile_cache=settings.profile_cache)
     ensure_tables(svc.store)
-    state = ServerState(svc, load_or_create_secret(svc.ws.root / SECRETS_DIR),
-                        settings or Settings())
+    state = ServerState(svc, load_or_create_secret(svc.ws.root / SECRETS_DIR), settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = state.settings.threads
         yield
         state.close()
 
@@ -78,4 +82,15 @@ def app_from_env() -> FastAPI:
     if not manifest:
         raise ProfileguardError(f"{MANIFEST_ENV} is not set; start the server with "
                                 "`profileguard serve`")
-    return create_app(manifest, state_url=os.environ.get(STATE_URL_ENV) or None)
+    return create_app(manifest, state_url=os.environ.get(STATE_URL_ENV) or None,
+                      settings=Settings(profile_cache=_profile_cache_from_env()))
+
+
+def _profile_cache_from_env() -> int:
+    text = os.environ.get(PROFILE_CACHE_ENV, "").strip()
+    if not text:
+        return Settings().profile_cache
+    if not text.isdigit():
+        raise ProfileguardError(f"{PROFILE_CACHE_ENV}={text!r}: give the number of persons "
+                                "whose explained tags each worker keeps (0 turns it off)")
+    return int(text)

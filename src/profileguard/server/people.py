@@ -6,38 +6,85 @@ the person's value, a withdrawn purpose hides its tags, and an objection to prof
 hides them all. The next build makes the warehouse agree.
 
 Staff reads state a purpose, see only the tags that serve it, and are written to the
-ledger (who, which person, which purpose, which tags) before the answer leaves.
+ledger (who, which person, which purpose, which tags) before the answer leaves (through
+the worker's :class:`~profileguard.server.ledger_writer.LedgerWriter`, which commits the
+entries of concurrent reads together). The snapshot part of a profile is rendered once
+per person and worker (:mod:`profileguard.server.explained`); the decisions are read
+every time.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from fastapi.encoders import jsonable_encoder
+from starlette.concurrency import run_in_threadpool
 
-from profileguard.model.explain import KIND_LABEL, profile_of
+from profileguard.model.explain import KIND_LABEL, ExplainedTag, profile_of
 from profileguard.pipeline.services import Services
 from profileguard.server.errors import ApiError
+from profileguard.server.explained import SnapshotTag
 from profileguard.server.keys import StaffKey
+from profileguard.server.ledger_writer import LedgerWriter
+from profileguard.server.warehouse import ReadOnlyWarehouse
 from profileguard.store import tables as t
 from profileguard.store.engine import quote_ident as q
+
+T = TypeVar("T")
+
+_PID_OF = sa.select(t.identity_map.c.user_pid).where(sa.or_(
+    t.identity_map.c.user_pid == sa.bindparam("user"),
+    t.identity_map.c.user_id == sa.bindparam("user")))
 
 
 def known(svc: Services, user: str) -> str:
     """The pid of ``user`` (own id or pid) when the operational store knows them; else 404."""
     if user:  # one lookup: by pseudonymous id or by the person's own id
         with svc.store.read() as conn:
-            found = conn.execute(sa.select(t.identity_map.c.user_pid).where(sa.or_(
-                t.identity_map.c.user_pid == user, t.identity_map.c.user_id == user))).first()
+            found = conn.execute(_PID_OF, {"user": user}).first()
         if found is not None:
             return str(found[0])
     raise ApiError(404, "no such person (unknown id, or erased)")
 
 
+def explained(svc: Services, pid: str, lang: str) -> tuple[SnapshotTag, ...]:
+    """The person's tags as the snapshot holds them (kept per worker while it is attached)."""
+    def render() -> list[ExplainedTag]:
+        return profile_of(svc.engine, svc.manifest, svc.catalog, pid, lang)
+
+    engine = svc.engine
+    if isinstance(engine, ReadOnlyWarehouse):
+        return engine.profiles.get(pid, lang, render)
+    return tuple(SnapshotTag.of(tag) for tag in render())
+
+
+async def from_store(svc: Services, read: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``read`` (operational-store reads) for the event loop: inline on SQLite, where a
+    read is a short local file access and cheaper than a thread hop; on a thread for a
+    database server (PostgreSQL), whose network round trips other requests should not
+    wait behind."""
+    if svc.store.dialect == "sqlite":
+        return read(*args, **kwargs)
+    return await run_in_threadpool(read, *args, **kwargs)
+
+
+async def explained_async(svc: Services, pid: str, lang: str) -> tuple[SnapshotTag, ...]:
+    """:func:`explained` for the event loop: kept tags at once, DuckDB reads on a thread
+    (another thread may hold the warehouse for seconds, e.g. an audit run)."""
+    engine = svc.engine
+    if isinstance(engine, ReadOnlyWarehouse):
+        found = engine.profiles.kept(pid, lang)
+        if found is not None:
+            return found
+    return await run_in_threadpool(explained, svc, pid, lang)
+
+
 def visible_profile(svc: Services, pid: str, lang: str = "zh",
-                    purpose: str | None = None) -> list[dict[str, Any]]:
-    """The person's tags as they stand now (decisions since the build applied)."""
+                    purpose: str | None = None,
+                    snapshot: tuple[SnapshotTag, ...] | None = None) -> list[dict[str, Any]]:
+    """The person's tags as they stand now (decisions since the build applied);
+    ``snapshot`` is the person's :func:`explained` tags when the caller has them."""
     if svc.book.preference(pid).objected:
         return []
     active = svc.book.overrides(pid)
@@ -45,7 +92,7 @@ def visible_profile(svc: Services, pid: str, lang: str = "zh",
     corrected = {o.tag: o.value for o in active if o.action == "correct"}
     allowed: dict[str, bool] = {}
     out = []
-    for tag in profile_of(svc.engine, svc.manifest, svc.catalog, pid, lang):
+    for tag in snapshot if snapshot is not None else explained(svc, pid, lang):
         if tag.tag in deleted or (purpose is not None and tag.purpose != purpose):
             continue
         if tag.purpose not in allowed:
@@ -53,7 +100,7 @@ def visible_profile(svc: Services, pid: str, lang: str = "zh",
                                                    categories=tag.categories).allowed
         if not allowed[tag.purpose]:
             continue
-        item = tag.as_dict()
+        item = dict(tag.body)  # the kept body is shared: change a copy
         if tag.tag in corrected:
             item.update(value=corrected[tag.tag], kind="corrected", confidence=1.0,
                         kind_label=KIND_LABEL["corrected"][lang if lang in ("zh", "en")
@@ -61,7 +108,7 @@ def visible_profile(svc: Services, pid: str, lang: str = "zh",
                         explanation=("您已将此标签更正为 " if lang == "zh"
                                      else "You corrected this tag to ")
                         + str(corrected[tag.tag]))
-        out.append(jsonable_encoder(item))  # dates in a tag's inputs become ISO text
+        out.append(item)
     return out
 
 
@@ -113,21 +160,28 @@ def check_purpose(svc: Services, key: StaffKey, purpose: str) -> None:
                        f"{', '.join(key.purposes) or 'no purpose'}, not {purpose!r}")
 
 
-def staff_person(svc: Services, key: StaffKey, user: str, purpose: str) -> str:
-    """Resolve a person for a staff read: purpose checked, person in the key's scope."""
+async def staff_person(svc: Services, key: StaffKey, user: str, purpose: str) -> str:
+    """Resolve a person for a staff read: purpose checked, person in the key's scope
+    (a merchant's scope is read from the warehouse, on a thread)."""
     check_purpose(svc, key, purpose)
-    pid = known(svc, user)
-    if not in_scope(svc, key, pid):
+    pid = await from_store(svc, known, svc, user)
+    scoped = (await run_in_threadpool(in_scope, svc, key, pid) if key.role == "merchant"
+              else in_scope(svc, key, pid))
+    if not scoped:
         # the same answer as for an unknown person: a merchant learns nothing about
         # whether someone exists outside its shop
         raise ApiError(404, "no such person (unknown id, or erased)")
     return pid
 
 
-def staff_profile(svc: Services, key: StaffKey, user: str, purpose: str, lang: str,
-                  endpoint: str) -> dict[str, Any]:
-    pid = staff_person(svc, key, user, purpose)
-    tags = visible_profile(svc, pid, lang, purpose=purpose)
-    svc.ledger.append("profile.read", key.actor, pid, {
+async def staff_profile(svc: Services, ledger: LedgerWriter, key: StaffKey, user: str,
+                        purpose: str, lang: str, endpoint: str) -> dict[str, Any]:
+    """A staff read of a person's tags for ``purpose``, returned once its ledger entry is
+    committed."""
+    pid = await staff_person(svc, key, user, purpose)
+    snapshot = await explained_async(svc, pid, lang)
+    tags = await from_store(svc, visible_profile, svc, pid, lang, purpose=purpose,
+                            snapshot=snapshot)
+    await ledger.append_async("profile.read", key.actor, pid, {
         "purpose": purpose, "tags": [t["tag"] for t in tags], "endpoint": endpoint})
     return {"user": pid, "purpose": purpose, "tags": tags}

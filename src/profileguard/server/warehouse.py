@@ -7,6 +7,10 @@ scratch lists); they land in an in-memory catalog that is searched first, so the
 nothing in the file and never touch it. Writes a person asks for (tag deletion, objection,
 withdrawal) go to the operational store and are applied to responses at once and to the
 warehouse by the next build (or by :mod:`profileguard.server.pending` at the next start).
+
+Because the attached file cannot change, what is read from it may be kept for the
+worker's life: the snapshot registry (:data:`REGISTRY`) and each person's explained tags
+(:attr:`ReadOnlyWarehouse.profiles`, a bounded LRU).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from profileguard.server.explained import DEFAULT_CAPACITY, ExplainedProfiles
 from profileguard.store.engine import DuckDBEngine
 
 WAREHOUSE_ALIAS = "wh"
@@ -30,9 +35,11 @@ _FROM = re.compile(r'\b(?:FROM|JOIN)\s+"?([A-Za-z_][A-Za-z0-9_]*)', re.IGNORECAS
 class ReadOnlyWarehouse(DuckDBEngine):
     """An in-memory DuckDB with the warehouse file attached ``READ_ONLY`` behind it."""
 
-    def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, *, threads: int | None = None,
+                 profile_cache: int = DEFAULT_CAPACITY) -> None:
         # not DuckDBEngine.__init__: an in-memory database refuses some global options
         self.path = str(path)
+        self.profiles = ExplainedProfiles(profile_cache)
         self.con = duckdb.connect(":memory:")
         self._lock = threading.RLock()
         self._memo = {}
