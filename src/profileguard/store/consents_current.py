@@ -39,16 +39,13 @@ KEYS = ("user_pid", "purpose", "recipient")
 VALUES = ("status", "consent_type", "notice_version", "pre_ticked", "bundled", "given_at")
 
 
-def fold(conn: sa.Connection, first_id: int, last_id: int | None = None) -> None:
-    """Merge the log rows with ``first_id <= id <= last_id`` into the table.
+def fold(conn: sa.Connection, first_id: int) -> None:
+    """Merge the log rows with ``id >= first_id`` into the table.
 
-    Call it in the transaction that appended those rows. Rows of the range another
-    transaction committed meanwhile (PostgreSQL) are merged again, which changes nothing.
-    Returns the rows inserted or updated.
+    Call it in the transaction that appended those rows. Rows another transaction
+    committed meanwhile (PostgreSQL) are merged again, which changes nothing.
     """
-    c = t.consents.c
-    where = [c.id >= first_id] + ([c.id <= last_id] if last_id is not None else [])
-    _merge(conn, where)
+    _merge(conn, [t.consents.c.id >= first_id])
 
 
 def put(conn: sa.Connection, consent_id: int, record: Mapping[str, Any]) -> None:
