@@ -274,6 +274,7 @@ def _child_erasure(manifest: Path, users_file: Path) -> None:
         seconds = time.perf_counter() - t0
     result = request.result or {}
     common.child_main({"seconds": seconds, "residuals": list(result.get("residuals", [])),
+                       "shared": list(result.get("shared_with_other_accounts", [])),
                        "deleted": sum(v for v in result.get("deleted", {}).values()
                                       if isinstance(v, int))})
 
@@ -409,6 +410,12 @@ def report(sizes: list[int], results: dict[int, dict[tuple[str, str], common.Chi
         if era is not None and era.ok and era.payload["residuals"]:
             table.notes.append(f"{n:,} users, erasure NOT clean: residuals "
                                f"{'; '.join(era.payload['residuals'][:3])}")
+        elif era is not None and era.ok:
+            table.notes.append(f"{n:,} users, erasure clean (no residuals)")
+        if era is not None and era.ok and era.payload.get("shared"):
+            table.notes.append(f"{n:,} users, erasure: the erased person's identifiers are also "
+                               f"held by other accounts, named for review, not deleted: "
+                               f"{'; '.join(era.payload['shared'][:2])}")
     desc = _value(results[big].get(("build", "duckdb")), "descriptive")
     if desc == desc and floor_big == floor_big:
         verdict = "meets" if desc / floor_big <= 2.0 else "MISSES"

@@ -168,3 +168,27 @@ def test_dsr_cli_delete_tag_and_status(demo_ws: Path) -> None:
     assert json.loads(status.output)["kind"] == "delete_tag"
     with open_services(demo_ws) as svc:
         assert "gender" not in tags_of(svc, pid)
+
+
+def test_erasure_reports_an_identifier_another_account_holds_apart_and_keeps_that_account(
+        demo_ws: Path) -> None:
+    """Two accounts with one e-mail (a shared address or a second account of the person):
+    erasing one must not delete the other's row on a guess, nor call the erasure clean
+    without saying so — the other account is named for review, not counted as a residual."""
+    root = demo_ws.parent
+    person = raw_user_with_everything(root)
+    with open_services(demo_ws) as svc:
+        pid = svc.pid(person["user_id"])
+        email = svc.engine.query_rows("SELECT email FROM users WHERE user_id = ?", [pid])[0][0]
+        assert email
+        other = svc.engine.query_rows(
+            "SELECT user_id FROM users WHERE user_id <> ? ORDER BY user_id LIMIT 1", [pid])[0][0]
+        svc.engine.execute("UPDATE users SET email = ? WHERE user_id = ?", [email, other])
+        req = handle(svc, person["user_id"], "delete")
+        result = req.result or {}
+        assert req.state == "done"
+        assert result["residuals"] == [] and result["verified"] is True
+        shared = result["shared_with_other_accounts"]
+        assert len(shared) == 1 and "users.email: 1 row(s)" in shared[0] and other in shared[0]
+        assert svc.engine.query_rows("SELECT count(*) FROM users WHERE user_id = ?",
+                                     [other])[0][0] == 1

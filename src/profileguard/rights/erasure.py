@@ -55,6 +55,7 @@ class ErasureResult:
     upstream_files: list[str] = field(default_factory=list)
     exports_to_recall: list[str] = field(default_factory=list)
     residuals: list[str] = field(default_factory=list)
+    shared_with_other_accounts: list[str] = field(default_factory=list)
     retained_by_design: list[str] = field(default_factory=list)
     identifiers_checked: int = 0
 
@@ -62,7 +63,9 @@ class ErasureResult:
         return {
             "user_pid": self.user_pid, "deleted": self.deleted, "restricted": self.restricted,
             "upstream_files": self.upstream_files, "exports_to_recall": self.exports_to_recall,
-            "residuals": self.residuals, "retained_by_design": self.retained_by_design,
+            "residuals": self.residuals,
+            "shared_with_other_accounts": self.shared_with_other_accounts,
+            "retained_by_design": self.retained_by_design,
             "identifiers_checked": self.identifiers_checked, "verified": not self.residuals,
         }
 
@@ -169,7 +172,7 @@ def erase(ctx: RightsContext, pid: str, *, raw_id: str | None = None,
         shutil.rmtree(spark)  # Spark build, so removed rather than edited
         result.deleted["spark-warehouse"] = 1
     ctx.compact()
-    result.residuals = verify_erased(ctx, probes, pid)
+    result.residuals, result.shared_with_other_accounts = verify_erased(ctx, probes, pid)
     result.identifiers_checked = len(probes)
     result.retained_by_design = [
         "ledger: hash-chained entries hold the pseudonymous id only (the chain must verify)",
@@ -179,6 +182,7 @@ def erase(ctx: RightsContext, pid: str, *, raw_id: str | None = None,
     ctx.book.ledger.append("rights.erasure", "rights", pid, {
         "deleted": result.deleted, "restricted": {k: v["rows"] for k, v in result.restricted.items()},
         "upstream_files": len(files), "residuals": len(result.residuals),
+        "shared_with_other_accounts": len(result.shared_with_other_accounts),
     })
     return result
 
@@ -206,10 +210,21 @@ def _erase_operational(ctx: RightsContext, pid: str, request_id: int | None, now
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def verify_erased(ctx: RightsContext, probes: set[str], pid: str) -> list[str]:
-    """Where any of ``probes`` still appears (warehouse, operational store, exports)."""
+def verify_erased(ctx: RightsContext, probes: set[str], pid: str) -> tuple[list[str], list[str]]:
+    """Where any of ``probes`` still appears (warehouse, operational store, exports).
+
+    Returns ``(residuals, shared)``. A hit in a row of a source table that belongs to
+    another account (its user column holds another pseudonym) is not this person's
+    leftover but another account holding the same identifier — a shared family phone, or
+    a second account of the same person. Erasure must not delete another account's rows
+    on a guess, so those are reported apart, naming the account, for a person to review
+    (and erase by its own request if it is the requester's); every other hit is a
+    residual and the erasure is not verified.
+    """
     residuals: list[str] = []
+    shared: list[str] = []
     engine = ctx.engine()
+    owners = dict(_user_tables(engine, ctx))
     for table in engine.tables():
         if table == TOMBSTONES or table.startswith("pg_legal_hold_"):
             continue
@@ -218,16 +233,33 @@ def verify_erased(ctx: RightsContext, probes: set[str], pid: str) -> list[str]:
             "AND data_type IN ('VARCHAR', 'JSON')", [table])]
         if not cols:
             continue
-        # one scan per table: a count per column of rows holding any probe
-        sums = ", ".join(
-            "sum(CASE WHEN " + " OR ".join(
-                f"contains(CAST({q(c)} AS VARCHAR), ?)" for _ in probes) + " THEN 1 ELSE 0 END)"
-            for c in cols)
+        # one scan per table: a count per column of rows holding any probe, per owner
+        holds = [" OR ".join(f"contains(CAST({q(c)} AS VARCHAR), ?)" for _ in probes)
+                 for c in cols]
+        sums = ", ".join(f"sum(CASE WHEN {h} THEN 1 ELSE 0 END)" for h in holds)
         params = [p for _ in cols for p in probes]
-        counts = engine.query_rows(f"SELECT {sums} FROM {q(table)}", params)[0]
-        for col, n in zip(cols, counts, strict=True):
-            if n:
-                residuals.append(f"warehouse {table}.{col}: {n} row(s)")
+        owner = owners.get(table)
+        if owner is None:
+            counts = engine.query_rows(f"SELECT {sums} FROM {q(table)}", params)[0]
+            residuals += [f"warehouse {table}.{col}: {n} row(s)"
+                          for col, n in zip(cols, counts, strict=True) if n]
+            continue
+        other = f"{q(owner)} IS NOT NULL AND {q(owner)} <> ?"
+        rows = engine.query_rows(
+            f"SELECT CASE WHEN {other} THEN {q(owner)} END AS account, {sums} "
+            f"FROM {q(table)} WHERE {' OR '.join(f'({h})' for h in holds)} GROUP BY account "
+            "ORDER BY account NULLS FIRST", [pid, *params, *params])
+        for account, *per_col in rows:
+            for col, n in zip(cols, per_col, strict=True):
+                if not n:
+                    continue
+                if account is None:
+                    residuals.append(f"warehouse {table}.{col}: {n} row(s)")
+                else:
+                    shared.append(f"warehouse {table}.{col}: {n} row(s) of account {account} "
+                                  "hold the same identifier (another person's, or a second "
+                                  "account of this person: review, and erase it by its own "
+                                  "request if it is theirs)")
     keep = {"ledger", "rights_requests", "tombstones", "schema_version"}
     with ctx.store.read() as conn:
         for op_table in t.metadata.sorted_tables:
@@ -242,7 +274,7 @@ def verify_erased(ctx: RightsContext, probes: set[str], pid: str) -> list[str]:
                     if hit:
                         residuals.append(f"state {op_table.name}.{c.name}: {hit} row(s)")
     residuals += _scan_files(ctx.exports_dir, probes - {pid})
-    return residuals
+    return residuals, shared
 
 
 def _scan_files(folder: Path, probes: set[str]) -> list[str]:

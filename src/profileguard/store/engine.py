@@ -7,6 +7,7 @@ engine's ``dialect`` and results come back as Arrow tables.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -15,6 +16,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import duckdb
 import pyarrow as pa
+
+from profileguard.errors import ProfileguardError
 
 WriteMode = Literal["append", "replace", "create"]
 
@@ -65,6 +68,23 @@ def _params(params: Sequence[Any] | None) -> list[Any] | None:
     return list(params) if params is not None else None
 
 
+MEMORY_LIMIT_ENV = "PROFILEGUARD_DUCKDB_MEMORY_LIMIT"
+THREADS_ENV = "PROFILEGUARD_DUCKDB_THREADS"
+
+
+def _env_int(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ProfileguardError(f"{name}={raw!r}: expected a whole number of threads") from None
+    if value < 1:
+        raise ProfileguardError(f"{name}={raw!r}: expected at least 1 thread")
+    return value
+
+
 class DuckDBEngine:
     """DuckDB, embedded: one database file per workspace (or ``:memory:``)."""
 
@@ -80,6 +100,8 @@ class DuckDBEngine:
     ) -> None:
         self.path = str(path)
         config: dict[str, Any] = {}
+        threads = threads or _env_int(THREADS_ENV)
+        memory_limit = memory_limit or os.environ.get(MEMORY_LIMIT_ENV) or None
         if threads:
             config["threads"] = threads
         if memory_limit:
