@@ -1,16 +1,22 @@
 """Benchmark: customer value (RFM summary + BG/NBD & Gamma-Gamma fit + scoring) vs lifetimes.
 
 A synthetic transaction log (default 10M transactions, 1M customers, one year of days) is
-written to Parquet once; then each implementation runs in its own subprocess so that
-its wall time and peak resident memory (``ru_maxrss`` from ``wait4``) are measured alone:
+written to Parquet once, under ``benchmarks/data/``; then each implementation runs in its
+own subprocess (``common.run_child``) so that its wall time, CPU time (user + system, all
+threads) and peak resident memory (``ru_maxrss`` from ``wait4``) are its own, interpreter
+start and imports included:
 
-- profileguard: DuckDB (default settings, plus ``allocator_background_threads``) reads the
-  Parquet and computes the summary in SQL (``model.predictive.summary``), then numpy/SciPy fit BG/NBD and Gamma-Gamma and score
-  every customer (expected purchases in 90 days, P(alive), 12-month CLV). It runs twice:
-  with the summary in ``--partitions`` customer partitions (less memory) and in one;
-- lifetimes 0.11.3 (archived): pandas reads the Parquet,
-  ``summary_data_from_transaction_data``, ``BetaGeoFitter``, ``GammaGammaFitter`` and the
-  same three scores. If it cannot be imported, or exceeds ``--timeout``, the table says so.
+- profileguard: a ``DuckDBEngine`` reads the Parquet and computes the summary in SQL
+  (``model.predictive.summary``), then numpy/SciPy fit BG/NBD and Gamma-Gamma and score
+  every customer (expected purchases in 90 days, P(alive), 12-month CLV). The engine runs
+  with ``--threads`` (default 1: on a shared machine a second thread buys little wall time
+  for its extra CPU and its own partial hash tables), ``--memory-limit`` (DuckDB spills to a
+  temporary directory beyond it) and its allocator told to give freed memory back early;
+- lifetimes 0.11.3 (archived; a test-only dependency, ``.[dev]``): pandas reads the
+  Parquet, ``summary_data_from_transaction_data``, ``BetaGeoFitter``, ``GammaGammaFitter``
+  and the same three scores, in its straightforward documented use. If it cannot be
+  imported (``--lifetimes-python`` names another interpreter), or exceeds ``--timeout``,
+  the table says so.
 
 Prints a table and appends it, dated, with the machine, to ``benchmarks/RESULTS.md``.
 
@@ -21,9 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -33,11 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import DATA, ChildResult, ResultTable, child_main, fmt_ratio, run_child
+
 START = dt.date(2024, 1, 1)
 CALIBRATION_DAYS = 272  # ~39 weeks, as in CDNOW
 HORIZON_DAYS = 365
@@ -45,7 +48,13 @@ STAGES = ("summary", "fit", "score")
 
 
 def generate(path: Path, transactions: int, customers: int, seed: int = 0) -> None:
-    """A log with heterogeneous buying rates and dropout (one row per transaction)."""
+    """A log with heterogeneous buying rates and dropout (one row per transaction).
+
+    Arrow is imported here, not with the module: the measured workers import this file, and
+    the memory of libraries they do not use themselves must not count against them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     rng = np.random.default_rng(seed)
     first = rng.integers(0, 180, customers)
     lifetime = rng.exponential(200.0, customers)
@@ -66,7 +75,9 @@ def generate(path: Path, transactions: int, customers: int, seed: int = 0) -> No
     pq.write_table(table, path, row_group_size=1_000_000)
 
 
-def run_profileguard(data: Path, cal: dt.date, partitions: int, threads: int) -> dict[str, Any]:
+def run_profileguard(
+    data: Path, cal: dt.date, partitions: int, threads: int, memory_limit: str
+) -> dict[str, Any]:
     from profileguard.model.predictive.clv import fit_customer_value
     from profileguard.model.predictive.summary import rfm_summary
     from profileguard.store.engine import DuckDBEngine
@@ -74,11 +85,13 @@ def run_profileguard(data: Path, cal: dt.date, partitions: int, threads: int) ->
     spill = tempfile.mkdtemp(prefix="pg_clv_spill_")  # DuckDB's temp files, if it spills
     clock = Clock()
     try:
-        with DuckDBEngine(threads=threads or None) as engine:
+        with DuckDBEngine(threads=threads or None, memory_limit=memory_limit or None) as engine:
             engine.execute(f"SET temp_directory = '{spill}'")
-            # purge freed memory in the background (jemalloc), so the partitions' working
-            # memory is given back between them
+            # give freed memory back to the system as the query goes (jemalloc), not at exit:
+            # the summary's hash tables are gone before the models are fitted
             engine.execute("SET allocator_background_threads = true")
+            engine.execute("SET allocator_flush_threshold = '16MB'")
+            engine.execute("SET allocator_bulk_deallocation_flush_threshold = '16MB'")
             engine.execute(f"CREATE VIEW tx AS SELECT * FROM read_parquet('{data}')")
             summary = rfm_summary(
                 engine,
@@ -152,58 +165,10 @@ def run_lifetimes(data: Path, cal: dt.date) -> dict[str, Any]:
     }
 
 
-def measure(
-    which: str,
-    data: Path,
-    cal: dt.date,
-    python: str,
-    timeout: float,
-    partitions: int,
-    threads: int,
-) -> dict[str, Any]:
-    """Run one implementation in a subprocess; wall time and peak RSS from wait4."""
-    cmd = [python, __file__, "--worker", which, "--data", str(data), "--cal", cal.isoformat()]
-    cmd += ["--partitions", str(partitions), "--threads", str(threads)]
-    env = dict(os.environ, PYTHONPATH=str(HERE.parent / "src"))
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        return {"status": f"timed out after {timeout:.0f} s"}
-    wall = time.perf_counter() - start
-    usage, cpu = children_usage()
-    if proc.returncode != 0:
-        last = (err.decode(errors="replace").strip().splitlines() or ["?"])[-1]
-        return {"status": f"failed: {last[:160]}"}
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    result |= {"status": "ok", "wall_s": wall, "cpu_s": cpu, "peak_mb": usage}
-    return result
-
-
-def children_usage() -> tuple[float, float]:
-    """Peak RSS (MB) and CPU seconds of the reaped children. Each implementation gets a
-    fresh parent (``--single``), so these are that implementation's own figures."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f"{mem_kb / 1024 / 1024:.0f} GB RAM"
-    except OSError:
-        mem = "RAM unknown"
-    return f"{cpu}, {os.cpu_count()} cores, {mem}, Python {platform.python_version()}"
+def _version(python: str, module: str) -> str:
+    code = f"import importlib.metadata as m; print(m.version('{module}'))"
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    return done.stdout.strip() or "not installed"
 
 
 def main() -> None:
@@ -213,142 +178,111 @@ def main() -> None:
     parser.add_argument(
         "--lifetimes-python",
         default=sys.executable,
-        help="interpreter with lifetimes installed (e.g. an older-pandas venv)",
+        help="interpreter with lifetimes installed (default: this one, .[dev] installs it)",
     )
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument(
         "--partitions",
         type=int,
-        default=4,
-        help="customer partitions of the main profileguard run's summary (rfm_summary "
-        "partitions=: less memory, one more read of the file each); a second run with one "
-        "partition is measured too",
+        default=1,
+        help="customer partitions of profileguard's summary (rfm_summary partitions=)",
     )
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=0,
-        help="DuckDB threads of the profileguard runs (default 0: DuckDB's own, one per core)",
+        "--threads", type=int, default=1, help="DuckDB threads of profileguard (0: one per core)"
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default="150MB",
+        help="DuckDB memory_limit of profileguard ('' for DuckDB's default, 80%% of RAM)",
     )
     parser.add_argument("--worker", choices=["profileguard", "lifetimes"], help=argparse.SUPPRESS)
-    parser.add_argument("--single", choices=["profileguard", "lifetimes"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--cal", help=argparse.SUPPRESS)
     args = parser.parse_args()
     cal = START + dt.timedelta(days=CALIBRATION_DAYS)
 
     if args.worker:  # inside the measured subprocess
-        day = dt.date.fromisoformat(args.cal)
         if args.worker == "profileguard":
-            print(json.dumps(run_profileguard(args.data, day, args.partitions, args.threads)))
+            result = run_profileguard(
+                args.data, cal, args.partitions, args.threads, args.memory_limit
+            )
         else:
-            print(json.dumps(run_lifetimes(args.data, day)))
-        return
-    if args.single:  # a fresh parent per implementation, so RUSAGE_CHILDREN is its own
-        python = sys.executable if args.single == "profileguard" else args.lifetimes_python
-        result = measure(
-            args.single, args.data, cal, python, args.timeout, args.partitions, args.threads
-        )
-        print(json.dumps(result))
+            result = run_lifetimes(args.data, cal)
+        child_main(result)
         return
 
-    data = Path(f"/tmp/pg_clv_bench_{args.transactions}_{args.customers}.parquet")
+    data = DATA / f"clv-{args.transactions}-{args.customers}.parquet"
     if not data.exists():
         t = time.perf_counter()
-        generate(data, args.transactions, args.customers)
+        data.parent.mkdir(parents=True, exist_ok=True)
+        partial = data.with_suffix(".tmp")
+        generate(partial, args.transactions, args.customers)
+        partial.rename(data)  # a run stopped half way leaves no truncated log behind
         print(f"generated {data} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    contenders = {
-        "profileguard": ("profileguard", args.partitions),
-        "profileguard_one": ("profileguard", 1),
-        "lifetimes": ("lifetimes", 1),
+    me = str(Path(__file__).resolve())
+    common_args = ["--data", str(data), "--partitions", str(args.partitions)]
+    common_args += ["--threads", str(args.threads), "--memory-limit", args.memory_limit]
+    env = {"PYTHONPATH": str(Path(me).parent.parent / "src")}
+    results = {
+        which: run_child(
+            which,
+            [python, me, "--worker", which, *common_args],
+            timeout=args.timeout,
+            env=env,
+        )
+        for which, python in (
+            ("profileguard", sys.executable),
+            ("lifetimes", args.lifetimes_python),
+        )
     }
-    results = {}
-    load_before = os.getloadavg()[0]
-    for name, (which, partitions) in contenders.items():
-        cmd = [sys.executable, __file__, "--single", which, "--data", str(data)]
-        cmd += ["--lifetimes-python", args.lifetimes_python, "--timeout", str(args.timeout)]
-        cmd += ["--partitions", str(partitions), "--threads", str(args.threads)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        results[name] = json.loads(out.strip().splitlines()[-1])
-        print(f"{name}: {results[name]}", file=sys.stderr)
-    report(args, results, f"{load_before:.1f} at start, {os.getloadavg()[0]:.1f} at the end")
+    for name, res in results.items():
+        print(f"{name}: {res}", file=sys.stderr)
+    report(args, results)
 
 
-def _version(python: str, module: str) -> str:
-    code = f"import importlib.metadata as m; print(m.version('{module}'))"
-    done = subprocess.run([python, "-c", code], capture_output=True, text=True)
-    return done.stdout.strip() or "not installed"
-
-
-def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], load: str) -> None:
-    theirs = results["lifetimes"]
-    lt_env = (
-        f"lifetimes {_version(args.lifetimes_python, 'lifetimes')}, pandas "
-        f"{_version(args.lifetimes_python, 'pandas')}, numpy "
-        f"{_version(args.lifetimes_python, 'numpy')}"
+def report(args: argparse.Namespace, results: dict[str, ChildResult]) -> None:
+    ours, theirs = results["profileguard"], results["lifetimes"]
+    lt = args.lifetimes_python
+    table = ResultTable(
+        "clv — customer value vs lifetimes",
+        f"python benchmarks/clv.py --transactions {args.transactions} --customers "
+        f"{args.customers} --partitions {args.partitions} --threads {args.threads} "
+        f"--memory-limit '{args.memory_limit}'",
+        ["implementation", "status", *(f"{s} s (CPU s)" for s in STAGES), "wall s", "CPU s",
+         "peak MB"],
     )
     names = {
-        "profileguard": f"profileguard (summary in {args.partitions} partitions)",
-        "profileguard_one": "profileguard (summary in 1 partition)",
-        "lifetimes": f"lifetimes ({lt_env})",
+        "profileguard": f"profileguard (DuckDB threads {args.threads or 'all'}, memory_limit "
+        f"{args.memory_limit or 'default'}, {args.partitions} partition(s))",
+        "lifetimes": f"lifetimes {_version(lt, 'lifetimes')} (pandas {_version(lt, 'pandas')}, "
+        f"numpy {_version(lt, 'numpy')})",
     }
-    rows = [
-        "| implementation | status | summary s (CPU) | fit s (CPU) | score s (CPU) | wall s "
-        "| CPU s | peak MB |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for key, name in names.items():
-        r = results[key]
-        if r["status"] != "ok":
-            rows.append(f"| {name} | {r['status']} | — | — | — | — | — | — |")
+    for key, res in results.items():
+        if not res.ok:
+            table.add(names[key], res.error, "–", "–", "–", res.wall_s, res.cpu_s, res.peak_mb)
             continue
-        stages = " | ".join(f"{r[f'{s}_s']:.1f} ({r[f'{s}_cpu']:.1f})" for s in STAGES)
-        rows.append(
-            f"| {name} | ok | {stages} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
-            f"{r['peak_mb']:.0f} |"
-        )
-    ours = results["profileguard"]
-    for key in ("profileguard", "profileguard_one"):
-        r = results[key]
-        if r["status"] == "ok" and theirs["status"] == "ok":
-            stages = " | ".join(
-                f"{theirs[f'{s}_s'] / r[f'{s}_s']:.1f}× ({theirs[f'{s}_cpu'] / r[f'{s}_cpu']:.1f}×)"
-                for s in STAGES
-            )
-            rows.append(
-                f"| ratio lifetimes / {names[key]} | | {stages} | "
-                f"{theirs['wall_s'] / r['wall_s']:.1f}× | {theirs['cpu_s'] / r['cpu_s']:.1f}× | "
-                f"{theirs['peak_mb'] / r['peak_mb']:.1f}× |"
-            )
-    if ours["status"] == "ok" and theirs["status"] == "ok":
-        params = {
-            k: (round(ours["params"][k], 4), round(theirs["params"][k], 4)) for k in ours["params"]
-        }
-        rows.append("")
-        rows.append(f"BG/NBD parameters (profileguard, lifetimes): {params}")
-    text = "\n".join(
-        [
-            f"## clv — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-            "",
-            f"Command: `python benchmarks/clv.py --transactions {args.transactions} "
-            f"--customers {args.customers} --partitions {args.partitions} --threads "
-            f"{args.threads}`; synthetic log, "
-            f"one year of days, calibration {CALIBRATION_DAYS} days, the same Parquet file for "
-            "all. Each contender in its own subprocess, one after the other: wall s, CPU s "
-            "(user + system, all threads) and peak RSS via wait4, including interpreter start "
-            "and imports; stage columns are wall (CPU) seconds inside the subprocess.",
-            f"Machine: {machine()}; load average (1 min) {load} "
-            "(shared machine: when it is high, compare CPU s).",
-            "",
-            *rows,
-            "",
+        stages = [f"{res.payload[f'{s}_s']:.1f} ({res.payload[f'{s}_cpu']:.1f})" for s in STAGES]
+        table.add(names[key], "ok", *stages, res.wall_s, res.cpu_s, res.peak_mb)
+    if ours.ok and theirs.ok:
+        a, b = theirs.payload, ours.payload
+        stages = [
+            f"{fmt_ratio(a[f'{s}_s'] / b[f'{s}_s'])} ({fmt_ratio(a[f'{s}_cpu'] / b[f'{s}_cpu'])})"
+            for s in STAGES
         ]
+        table.add(
+            "ratio lifetimes / profileguard (target ≥ 10× time, ≥ 5× memory)", "",
+            *stages, fmt_ratio(theirs.wall_s / ours.wall_s), fmt_ratio(theirs.cpu_s / ours.cpu_s),
+            fmt_ratio(theirs.peak_mb / ours.peak_mb),
+        )
+        params = {k: (round(b["params"][k], 4), round(a["params"][k], 4)) for k in b["params"]}
+        table.notes.append(f"BG/NBD parameters (profileguard, lifetimes): {params}")
+    table.notes.append(
+        f"Synthetic log, one year of days, calibration {CALIBRATION_DAYS} days, the same "
+        "Parquet file for both; each contender in its own subprocess, one after the other. "
+        "Wall s, CPU s (user + system, all threads) and peak RSS via wait4 include "
+        "interpreter start and imports; stage columns are wall (CPU) seconds inside the "
+        "subprocess. On a shared machine wall times follow the load: compare CPU s too."
     )
-    print(text)
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n")
-    with RESULTS.open("a") as fh:  # append: other benchmarks write here too
-        fh.write("\n" + text)
+    table.emit()
 
 
 if __name__ == "__main__":

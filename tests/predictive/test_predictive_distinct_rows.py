@@ -58,7 +58,9 @@ def test_distinct_rows_without_room_to_number_combinations_compare_whole_rows(mo
 
 
 def test_factorize_codes_whole_numbers_and_fractions_alike():
-    for values in (np.array([5.0, 3.0, 5.0, 1e9, 3.0]), np.array([0.5, 2 / 7, 0.5, 3.0])):
+    integers = (np.array([5, 3, 5, 9, -2]), np.array([7, 2**40, 7]), 2**62 + np.arange(5)[::-1])
+    for values in (np.array([5.0, 3.0, 5.0, 1e9, 3.0]), np.array([0.5, 2 / 7, 0.5, 3.0]),
+                   *integers):
         levels, codes = factorize(values)
         want_levels, want_codes = np.unique(values, return_inverse=True)
         np.testing.assert_array_equal(levels, want_levels)
@@ -159,3 +161,26 @@ def test_fits_name_the_first_row_that_is_not_a_number():
 def test_gamma_gamma_ignores_a_missing_spend_of_customers_without_repeat_purchases():
     fit = fit_gamma_gamma([0.0, 1.0, 2.0, 3.0, 1.0], [np.nan, 10.0, 12.0, 30.0, 8.0])
     assert fit.n_customers == 4
+
+
+def test_p_alive_in_chunks_equals_p_alive_at_once(monkeypatch):
+    x, t_x, T = _customers(5000)
+    chunked = bgnbd.p_alive(PARAMS, x, t_x, T)
+    assert len(chunked) > 3 * 1024
+    monkeypatch.setattr(bgnbd, "ALIVE_CHUNK", 1024)
+    np.testing.assert_array_equal(bgnbd.p_alive(PARAMS, x, t_x, T), chunked)
+    monkeypatch.setattr(bgnbd, "ALIVE_CHUNK", 10**9)
+    np.testing.assert_array_equal(bgnbd.p_alive(PARAMS, x, t_x, T), chunked)
+    assert bgnbd.p_alive(PARAMS, 2.0, 30.0, 40.0).shape == ()  # scalars stay scalars
+    grid = bgnbd.p_alive(PARAMS, x[:6].reshape(3, 2), t_x[:6].reshape(3, 2), 300.0)
+    np.testing.assert_array_equal(grid.ravel(), bgnbd.p_alive(PARAMS, x[:6], t_x[:6], 300.0))
+
+
+def test_expected_order_value_is_the_textbook_formula_bit_for_bit():
+    params = GammaGammaParams(p=6.25, q=3.74, gamma=15.44)
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 9, 1000).astype(float)
+    zbar = np.where(x > 0, rng.gamma(2.0, 20.0, 1000), np.nan)  # no spend without repeats
+    p, q, g = params.p, params.q, params.gamma
+    textbook = p * (g + x * np.where(x > 0, zbar, 0.0)) / (p * x + q - 1.0)
+    np.testing.assert_array_equal(conditional_expected_average_value(params, x, zbar), textbook)

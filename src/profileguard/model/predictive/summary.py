@@ -3,7 +3,7 @@
 Customer-value models need one row per customer, not the transaction log. Building that
 row is the step that does not scale in pandas-based tools, so here it is one SQL plan run
 by the analytical engine. The plan is written once (DuckDB SQL) and handed through sqlglot
-to the engine's dialect, so the same summary runs on Spark.
+to the engine's dialect when it is not DuckDB, so the same summary runs on Spark.
 
 Convention (REFERENCE.md, Fader, Hardie & Lee 2005), per customer with a purchase on or
 before the calibration end:
@@ -24,15 +24,13 @@ Times are in days, or in weeks (days / 7) with ``time_unit="week"``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
-import sqlglot
-from sqlglot import exp
 
 from profileguard.errors import ProfileguardError
 from profileguard.store.engine import Engine
@@ -42,12 +40,27 @@ DAYS_PER_UNIT: dict[str, float] = {"day": 1.0, "week": 7.0}
 
 FloatArray = npt.NDArray[np.float64]
 
+#: days per block of :func:`rfm_summary_sql`: one bit per day in a BIGINT, sign bit unused
+BLOCK_DAYS = 63
+
+#: a table name that needs no parsing: dotted plain identifiers (``schema.table``)
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*")
+
+# sqlglot and pyarrow.compute are imported where they are needed, not with the module: on
+# DuckDB the plan is already in its dialect and the result already float64, and the two
+# imports cost ~0.3 s and ~27 MB, paid by every customer-value run (benchmarks/clv.py).
+
 
 def _ident(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql("duckdb")
+    """A quoted DuckDB identifier (quotes inside are doubled)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _relation(name: str) -> str:
+    if _PLAIN_NAME.fullmatch(name):
+        return ".".join(_ident(part) for part in name.split("."))
+    from sqlglot import exp
+
     table = exp.to_table(name, dialect="duckdb")
     if not isinstance(table, exp.Table):  # pragma: no cover - to_table always returns Table
         raise ProfileguardError(f"source {name!r} is not a table name")
@@ -56,9 +69,13 @@ def _relation(name: str) -> str:
     return table.sql("duckdb")
 
 
+def _as_day(value: dt.date) -> dt.date:
+    """Only the day of a datetime counts."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
 def _date_literal(value: dt.date) -> str:
-    day = value.date() if isinstance(value, dt.datetime) else value
-    return f"CAST('{day.isoformat()}' AS DATE)"
+    return f"CAST('{_as_day(value).isoformat()}' AS DATE)"
 
 
 def rfm_summary_sql(
@@ -100,51 +117,84 @@ def rfm_summary_sql(
         # the hash may be signed (Spark): ((h % n) + n) % n is in [0, n) either way
         only = f" AND ((HASH({_ident(customer)}) % {count}) + {count}) % {count} = {index}"
     unit = DAYS_PER_UNIT[time_unit]
-    cal = _date_literal(calibration_end)
     last = _date_literal(observation_end if observation_end is not None else calibration_end)
-    holdout_cols = ""
-    if observation_end is not None:
-        holdout_cols = f""",
-  CAST(c.n_holdout AS DOUBLE) AS frequency_holdout,
-  CASE WHEN c.n_holdout > 0 THEN CAST(c.holdout_amount AS DOUBLE) / c.n_holdout
-       ELSE 0.0 END AS monetary_value_holdout,
-  CAST(DATE_DIFF('day', {cal}, {last}) AS DOUBLE) / {unit} AS duration_holdout"""
-    # Two aggregations and no join: purchase days per customer, then one row per customer.
-    # The mean of the repeat days' totals is (calibration total - first day's total) /
-    # repeat days; amounts stay exact (DECIMAL sums) until that final division, so the
-    # summary - and the models fitted on it - do not depend on the order an engine adds
-    # them in. A customer counts when their first purchase day is in calibration.
-    sql = f"""
-WITH daily AS (
-  SELECT {_ident(customer)} AS customer_id, CAST({_ident(date)} AS DATE) AS day,
-         SUM({_ident(amount)}) AS amount
+    # every day is counted back from the last day kept, so calibration is back >= gap
+    gap = 0 if observation_end is None else (_as_day(observation_end) - _as_day(calibration_end)).days
+    day = f"CAST({_ident(date)} AS DATE)"
+    rows = f"""(
+  SELECT {_ident(customer)} AS customer_id, DATE_DIFF('day', {day}, {last}) AS back,
+         {_ident(amount)} AS amount
   FROM {_relation(source)}
-  WHERE CAST({_ident(date)} AS DATE) <= {last} AND {_ident(customer)} IS NOT NULL{only}
-  GROUP BY {_ident(customer)}, CAST({_ident(date)} AS DATE)
+  WHERE {day} <= {last} AND {_ident(customer)} IS NOT NULL{only}
+)"""
+
+    def days_in(period: str) -> str:
+        """The purchase days of a block in ``period`` as the bits of one BIGINT."""
+        bit = f"CAST(1 AS BIGINT) << (back % {BLOCK_DAYS})"
+        return f"BIT_OR(CASE WHEN {period} THEN {bit} END)"
+
+    holdout_days = holdout_count = holdout_key = holdout_sums = holdout_cols = ""
+    if observation_end is not None:
+        holdout_days = f",\n         {days_in(f'back < {gap}')} AS holdout_days"
+        holdout_count = ",\n         SUM(BIT_COUNT(holdout_days)) AS n_holdout"
+        holdout_key = ", c.n_holdout"
+        holdout_sums = f""",
+         SUM(CASE WHEN t.back < {gap} THEN t.amount END) AS holdout_amount"""
+        holdout_cols = f""",
+  CAST(COALESCE(n_holdout, 0) AS DOUBLE) AS frequency_holdout,
+  CASE WHEN n_holdout > 0 THEN CAST(holdout_amount AS DOUBLE) / n_holdout
+       ELSE 0.0 END AS monetary_value_holdout,
+  CAST({gap} AS DOUBLE) / {unit} AS duration_holdout"""
+    # Distinct purchase days without one group per customer and day (about one per
+    # transaction, the memory of the whole summary): the days of a customer are grouped in
+    # blocks of BLOCK_DAYS, each block's days are the bits of one BIGINT (BIT_OR), and a
+    # customer's purchase days are the sum of their blocks' BIT_COUNTs. The first day's total
+    # (the mean of the repeat days leaves it out) then needs the first day of each customer:
+    # a second pass joins the transactions to the customers on the customer alone and sums
+    # the amounts. They stay exact (DECIMAL sums) until the final division, so the summary -
+    # and the models fitted on it - do not depend on the order an engine adds them in. A
+    # customer counts when their first purchase day is in calibration.
+    sql = f"""
+WITH blocks AS (
+  SELECT customer_id,
+         MAX(back) AS first_back,
+         {days_in(f'back >= {gap}')} AS days{holdout_days}
+  FROM {rows} AS t
+  GROUP BY customer_id, back // {BLOCK_DAYS}
 ),
 customers AS (
   SELECT customer_id,
-         MIN(day) AS first_day,
-         MAX(CASE WHEN day <= {cal} THEN day END) AS last_day,
-         COUNT(CASE WHEN day <= {cal} THEN 1 END) AS n_days,
-         SUM(CASE WHEN day <= {cal} THEN amount END) AS cal_amount,
-         ARG_MIN(amount, day) AS first_amount,
-         COUNT(CASE WHEN day > {cal} THEN 1 END) AS n_holdout,
-         SUM(CASE WHEN day > {cal} THEN amount END) AS holdout_amount
-  FROM daily
+         MAX(first_back) AS first_back,
+         SUM(BIT_COUNT(days)) AS n_days{holdout_count}
+  FROM blocks
   GROUP BY customer_id
-  HAVING MIN(day) <= {cal}
+  HAVING MAX(first_back) >= {gap}
+),
+totals AS (
+  SELECT c.customer_id AS customer_id,
+         c.first_back AS first_back,
+         c.n_days AS n_days{holdout_key},
+         MIN(CASE WHEN t.back >= {gap} THEN t.back END) AS last_back,
+         SUM(CASE WHEN t.back >= {gap} THEN t.amount END) AS cal_amount,
+         SUM(CASE WHEN t.back = c.first_back THEN t.amount END) AS first_amount{holdout_sums}
+  FROM {rows} AS t
+  JOIN customers AS c ON t.customer_id = c.customer_id
+  GROUP BY c.customer_id, c.first_back, c.n_days{holdout_key}
 )
 SELECT
-  c.customer_id AS customer_id,
-  CAST(c.n_days - 1 AS DOUBLE) AS frequency,
-  CAST(DATE_DIFF('day', c.first_day, c.last_day) AS DOUBLE) / {unit} AS recency,
-  CAST(DATE_DIFF('day', c.first_day, {cal}) AS DOUBLE) / {unit} AS T,
-  CASE WHEN c.n_days > 1 THEN CAST(c.cal_amount - c.first_amount AS DOUBLE) / (c.n_days - 1)
+  customer_id,
+  CAST(n_days - 1 AS DOUBLE) AS frequency,
+  CAST(first_back - last_back AS DOUBLE) / {unit} AS recency,
+  CAST(first_back - {gap} AS DOUBLE) / {unit} AS T,
+  CASE WHEN n_days > 1 THEN CAST(cal_amount - first_amount AS DOUBLE) / (n_days - 1)
        ELSE 0.0 END AS monetary_value{holdout_cols}
-FROM customers AS c
-ORDER BY c.customer_id
+FROM totals
+ORDER BY customer_id
 """
+    if dialect == "duckdb":
+        return sql
+    import sqlglot
+
     return sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0]
 
 
@@ -208,8 +258,18 @@ class RFMSummary:
 def float64_array(column: pa.ChunkedArray | pa.Array, name: str = "column") -> FloatArray:
     """A numeric Arrow column as one float64 numpy array, nulls as NaN.
 
-    Read straight from the Arrow buffer: ``to_numpy`` would import pandas (slow to import,
-    and its memory stays) for what is a plain copy of doubles."""
+    Read straight from the Arrow buffers: ``to_numpy`` would import pandas (slow to import,
+    and its memory stays) for what is a plain copy of doubles. Doubles without nulls (what
+    the summary SQL returns) are read as they are, chunk by chunk; anything else is cast
+    first."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    if all(chunk.type == pa.float64() and chunk.null_count == 0 for chunk in chunks):
+        values = [_doubles(chunk) for chunk in chunks]
+        if len(values) == 1:
+            return values[0]
+        return np.concatenate(values) if values else np.zeros(0)
+    import pyarrow.compute as pc
+
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     try:
         array = pc.cast(array, pa.float64())
@@ -219,6 +279,11 @@ def float64_array(column: pa.ChunkedArray | pa.Array, name: str = "column") -> F
         ) from exc
     if array.null_count:
         array = pc.fill_null(array, float("nan"))
+    return _doubles(array)
+
+
+def _doubles(array: pa.Array) -> FloatArray:
+    """The values of a float64 Arrow array without nulls, as a numpy view of its buffer."""
     if len(array) == 0:
         return np.zeros(0)
     values: FloatArray = np.frombuffer(
@@ -241,8 +306,8 @@ def rfm_summary(
 ) -> RFMSummary:
     """Run :func:`rfm_summary_sql` on ``engine`` (in its dialect) and return the arrays.
 
-    The per-day step holds one group per customer and purchase day, about as many as there
-    are transactions. ``partitions=n`` bounds that memory to about 1/n: the summary runs as
+    The plan holds a group per customer and block of purchase days, and one per customer.
+    ``partitions=n`` bounds that memory to about 1/n: the summary runs as
     n queries over disjoint sets of customers (each reads the source again), and the parts
     are put back in customer order. The result is the same for every n (with DOUBLE
     amounts, sums added in another order may differ in the last bit).
