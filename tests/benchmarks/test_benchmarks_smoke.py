@@ -120,6 +120,11 @@ def test_scale_report_puts_each_stage_against_the_floor_and_its_growth(
         return {("floor", "duckdb"): child("floor", seconds=floor),
                 ("build", "duckdb"): child("build", seconds=build, predictive_s=predictive,
                                            startup_s=0.1, users=10, tags=3),
+                ("ingest", "spark"): child("ingest", seconds=2 * floor, jvm_cpu_s=7.0,
+                                           jvm_peak_mb=900.0, rows_in=10, loaded=7,
+                                           quarantined=2, held=1, reconciles=True,
+                                           consents_cached=True, consents_s=0.1,
+                                           startup_s=3.0),
                 ("erasure", "duckdb"): child("erasure", seconds=1.0, deleted=3,
                                              residuals=["warehouse t.user_id: 1 row(s)"])}
 
@@ -130,7 +135,11 @@ def test_scale_report_puts_each_stage_against_the_floor_and_its_growth(
     assert build[2] == "3.00" and build[5] == "20.00"  # seconds at each size
     assert build[-2:] == ["5.00×", "6.67×"]  # × floor at 1,000 users; growth 100 → 1,000
     assert rows[("· descriptive + snapshot", "duckdb")][-2:] == ["3.00×", "6.00×"]
-    assert rows[("ingest", "spark")][2].startswith("not implemented")
+    ingest = rows[("ingest (consents imported apart)", "spark")]
+    assert ingest[2:5] == ["2.00", "7.50", "1,000"]  # CPU and peak include the JVM's
+    assert ingest[-2:] == ["2.00×", "4.00×"]
+    assert any("ingest on spark: 10 rows in = 7 loaded + 2 quarantined + 1 held (reconciles)"
+               in n for n in table.notes)
     assert any("descriptive build on DuckDB / floor at 1,000 users = 3.00 — MISSES" in n
                for n in table.notes)
     assert any("erasure NOT clean" in n for n in table.notes)
@@ -162,7 +171,7 @@ def test_scale_benchmark_runs_every_stage_at_two_sizes_and_records_one_table(
                 "| build, descriptive tags only | pandas |",
                 "| audience selection (guard refresh) | duckdb |",
                 "| audit (facts, rules, reports) | duckdb |", "| pricing audit | duckdb |",
-                "| erasure of one user | duckdb |", "| ingest | spark | not implemented"):
+                "| erasure of one user | duckdb |"):
         assert row in results, row
     assert "(reconciles)" in results
     assert (tmp_path / "data" / "build-240" / "generated.json").exists()  # shared data cache

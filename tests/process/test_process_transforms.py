@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from profileguard.errors import ProfileguardError
 from profileguard.process import transforms as tf
@@ -31,6 +34,32 @@ def test_generic_mask_handles_chinese_short_values_and_nulls() -> None:
 def test_truncate_ip_v4_to_24_and_v6_to_48_and_invalid_to_null() -> None:
     out = tf.truncate_ip(pa.array(["192.168.1.77", "2001:db8:abcd:12::1", "not-ip", None]))
     assert out.to_pylist() == ["192.168.1.0/24", "2001:db8:abcd::/48", None, None]
+
+
+def _ipaddress_network(text: str, v6_prefix: int) -> str | None:
+    """The reference: the network as :mod:`ipaddress` spells it (None when not an address)."""
+    try:
+        addr = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    prefix = 24 if addr.version == 4 else v6_prefix
+    return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
+
+
+_V6_TEXT = st.one_of(
+    st.integers(0, 2**128 - 1).map(lambda n: str(ipaddress.IPv6Address(n))),
+    st.integers(0, 2**128 - 1).map(lambda n: ipaddress.IPv6Address(n).exploded.upper()),
+    st.integers(0, 2**32 - 1).map(lambda n: f"::ffff:{ipaddress.IPv4Address(n)}"),
+    st.text(alphabet="0123456789abcdefABCDEF:.% \t", max_size=45),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_V6_TEXT, st.sampled_from([0, 17, 48, 64, 80, 96, 128]))
+def test_truncate_ip_v6_fast_path_spells_networks_as_ipaddress_does(text: str,
+                                                                   prefix: int) -> None:
+    out = tf.truncate_ip(pa.array([text]), v6_prefix=prefix).to_pylist()
+    assert out == [_ipaddress_network(text, prefix)]
 
 
 def test_age_becomes_band_with_configurable_edges() -> None:

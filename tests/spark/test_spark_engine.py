@@ -101,8 +101,18 @@ def test_arrow_results_use_duckdb_types(spark_engine: Any) -> None:
 def test_unsupported_statement_and_unknown_table_are_user_errors(spark_engine: Any) -> None:
     spark_engine.execute("CHECKPOINT")  # every write is already durable: accepted
     with pytest.raises(ProfileguardError, match="not supported"):
-        spark_engine.execute("CREATE VIEW v AS SELECT 1")
+        spark_engine.execute("CREATE SEQUENCE s")
     with pytest.raises(ProfileguardError, match="does not exist"):
         spark_engine.execute("DELETE FROM nowhere WHERE x = 1")
     with pytest.raises(ProfileguardError, match="placeholders"):
         spark_engine.execute("SELECT ?", [])
+
+
+def test_a_view_lives_in_the_engines_session_only_and_is_dropped(spark_engine: Any) -> None:
+    """How ingestion stages a file: named, queried, dropped — never in the catalog."""
+    spark_engine.execute("CREATE TEMP VIEW staged AS SELECT 1 AS x UNION ALL SELECT 2")
+    assert spark_engine.query_rows("SELECT sum(x) FROM staged") == [(3,)]
+    assert not spark_engine.table_exists("staged")
+    spark_engine.execute("DROP VIEW IF EXISTS staged")
+    with pytest.raises(ProfileguardError, match="staged"):
+        spark_engine.query_rows("SELECT * FROM staged")

@@ -16,6 +16,7 @@ from profileguard.cli._common import (
     console,
     print_json,
 )
+from profileguard.cli.build import EngineName, SparkMasterOpt
 from profileguard.collect.ingest import IngestReport
 from profileguard.pipeline.ingest import ingest_workspace
 from profileguard.pipeline.services import Services, open_services
@@ -70,10 +71,17 @@ def ingest_cmd(
     force: Annotated[bool, typer.Option(
         "--force", help="re-read files already ingested (rows already loaded are counted, "
                         "not loaded again; erased people's rows are quarantined)")] = False,
+    engine: Annotated[EngineName, typer.Option(
+        "--engine",
+        help="where the gate runs: duckdb (the workspace warehouse) or spark (Parquet sources "
+             "only; tables in .profileguard/spark-warehouse/). A source keeps the engine of "
+             "its first ingest")] = EngineName.duckdb,
+    spark_master: SparkMasterOpt = None,
     fmt: FormatOpt = "table",  # type: ignore[assignment]
 ) -> None:
     """Ingest the manifest's sources: refuse undeclared columns, quarantine bad rows."""
-    with open_services(manifest, state_url=state_url) as svc:
+    with open_services(manifest, state_url=state_url, engine=engine.value,
+                       spark_master=spark_master) as svc:
         report = run_ingest(svc, source, None, show_progress=fmt != "json", force=force)
     if fmt == "json":
         print_json(report.as_dict())

@@ -106,6 +106,14 @@ def _mapped(c: str, mapping: dict[str, str] | None) -> str:
 _NOT_TEXT = frozenset(SQL_TYPES.values()) - {"VARCHAR"}
 
 
+def _blank(text: str) -> str:
+    """``text`` is NULL or nothing but what ``trim`` removes: ``NULLIF(trim(text), '') IS
+    NULL``, with the trim run only for values that start with a space, a non-ASCII character
+    or nothing (a printable ASCII first character is never trimmed) — most values skip it."""
+    return (f"CASE WHEN {text} IS NULL THEN TRUE WHEN ascii({text}) BETWEEN 33 AND 126 "
+            f"THEN FALSE ELSE trim({text}) = '' END")
+
+
 def classify_sql(spec: GateSpec, staged: str) -> str:
     """SELECT over the staged table: typed columns, ``__reason``, ``__column``, ``__detail``.
 
@@ -127,12 +135,14 @@ def classify_sql(spec: GateSpec, staged: str) -> str:
     for role in (src.key, src.user):
         if role and role in fields:
             empty = (f"{s(role)} IS NULL" if types.get(role) in _NOT_TEXT
-                     else f"NULLIF(trim(CAST({s(role)} AS VARCHAR)), '') IS NULL")
+                     else _blank(f"CAST({s(role)} AS VARCHAR)"))
             checks.append((empty, "missing_key", role, f"{role} is empty"))
     for col, d in fields.items():
         if d.type != "string" and t(col) != s(col):
-            checks.append((f"{s(col)} IS NOT NULL AND trim(CAST({s(col)} AS VARCHAR)) <> '' "
-                           f"AND {t(col)} IS NULL",
+            # a value given (not blank) that does not parse; the blank test only runs for
+            # the few values that do not parse
+            checks.append((f"CASE WHEN {t(col)} IS NOT NULL THEN FALSE "
+                           f"ELSE NOT ({_blank(f'CAST({s(col)} AS VARCHAR)')}) END",
                            "bad_type", col, f"not a valid {d.type}"))
     for col, mapping in src.values.items():
         if col in fields and mapping:

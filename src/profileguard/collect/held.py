@@ -20,11 +20,11 @@ from profileguard.collect.ingest import (
     stored_fields,
 )
 from profileguard.manifest.model import Manifest
-from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import Engine
 from profileguard.store.engine import quote_ident as q
 
 
-def release_held(engine: DuckDBEngine, manifest: Manifest, source_name: str, consented: str,
+def release_held(engine: Engine, manifest: Manifest, source_name: str, consented: str,
                  *, now: datetime) -> int:
     """Move held rows of people now in ``consented`` (user_pid) into the source table."""
     ensure_system_tables(engine)

@@ -23,9 +23,9 @@ from profileguard.collect.gate import SQL_TYPES, GateSpec, classify_sql, lit
 from profileguard.collect.pii_gate import findings as pii_findings
 from profileguard.collect.readers import Malformed, SourceFile, open_source
 from profileguard.collect.stage import Progress as Progress  # re-exported for the pipeline
-from profileguard.collect.stage import stage_file
+from profileguard.collect.stage import Stager, stage_file
 from profileguard.manifest.model import FieldDecl, Manifest
-from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import Engine
 from profileguard.store.engine import quote_ident as q
 
 QUARANTINE = "pg_quarantine"
@@ -116,7 +116,7 @@ class IngestReport:
         }
 
 
-def ensure_system_tables(engine: DuckDBEngine) -> None:
+def ensure_system_tables(engine: Engine) -> None:
     engine.execute(
         f"CREATE TABLE IF NOT EXISTS {QUARANTINE} (source VARCHAR, file VARCHAR, "
         "\"row\" BIGINT, \"column\" VARCHAR, reason VARCHAR, detail VARCHAR, raw VARCHAR, "
@@ -136,7 +136,7 @@ def stored_fields(manifest: Manifest, source_name: str) -> dict[str, FieldDecl]:
     return {c: d for c, d in manifest.fields.get(source_name, {}).items() if d.transform != "drop"}
 
 
-def ensure_target(engine: DuckDBEngine, table: str, fields: dict[str, FieldDecl]) -> None:
+def ensure_target(engine: Engine, table: str, fields: dict[str, FieldDecl]) -> None:
     cols = ", ".join(f"{q(c)} {SQL_TYPES[d.type]}" for c, d in fields.items())
     engine.execute(f"CREATE TABLE IF NOT EXISTS {q(table)} ({cols}, _file_id BIGINT)")
 
@@ -153,9 +153,10 @@ def file_digest(path: str) -> str:
 
 
 def ingest_file(
-    engine: DuckDBEngine, manifest: Manifest, source_name: str, sf: SourceFile, key: bytes,
+    engine: Engine, manifest: Manifest, source_name: str, sf: SourceFile, key: bytes,
     *, now: datetime, refused: set[str], progress: Progress | None = None,
     force: bool = False, identities: Identities | None = None, consented: str | None = None,
+    stage: Stager = stage_file,
 ) -> FileResult:
     source = manifest.sources[source_name]
     declared = manifest.fields.get(source_name, {})
@@ -168,7 +169,7 @@ def ingest_file(
         result.skipped_already_ingested = True
         return result
     ensure_target(engine, source_name, fields)
-    staged = stage_file(engine, sf, source, declared, key, refused, progress=progress,
+    staged = stage(engine, sf, source, declared, key, refused, progress=progress,
                         label=source_name, want_users=identities is not None)
     classified = f"_classified_{source_name}"
     try:
@@ -227,7 +228,7 @@ def ingest_file(
     return result
 
 
-def _quarantine_malformed(engine: DuckDBEngine, source: str, bad: Malformed, file_id: int,
+def _quarantine_malformed(engine: Engine, source: str, bad: Malformed, file_id: int,
                           ts: str) -> None:
     row = (bad.line - 1) if bad.line else None
     engine.execute(
@@ -237,12 +238,16 @@ def _quarantine_malformed(engine: DuckDBEngine, source: str, bad: Malformed, fil
 
 
 def ingest(
-    engine: DuckDBEngine, manifest: Manifest, root: Path, key: bytes, *,
+    engine: Engine, manifest: Manifest, root: Path, key: bytes, *,
     sources: list[str] | None = None, now: datetime | None = None,
     progress: Progress | None = None, force: bool = False,
     identities: Identities | None = None, consented: dict[str, str] | None = None,
+    stage: Stager = stage_file,
 ) -> IngestReport:
-    """Ingest every declared source (or the named ones) into the warehouse."""
+    """Ingest every declared source (or the named ones) into the warehouse.
+
+    ``stage`` stages one file in ``engine`` (DuckDB's by default; the Spark engine's from
+    :mod:`profileguard.collect.spark_ingest`): everything after it is engine-neutral SQL."""
     from profileguard.errors import ProfileguardError
 
     ensure_system_tables(engine)
@@ -257,7 +262,8 @@ def ingest(
             report.files.append(done := ingest_file(engine, manifest, name, sf, key, now=now,
                                             refused=refused, progress=progress, force=force,
                                             identities=identities,
-                                            consented=(consented or {}).get(name)))
+                                            consented=(consented or {}).get(name),
+                                            stage=stage))
             report.findings.extend(done.findings)
         if refused:
             report.refused_columns[name] = sorted(refused)

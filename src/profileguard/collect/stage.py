@@ -2,7 +2,8 @@
 
 A Parquet file is read by DuckDB itself (native column types, ``file_row_number`` for
 ``__row``); CSV, JSON lines and database tables arrive as Arrow batches of text from
-:mod:`profileguard.collect.readers` and are copied into a temporary table once. Either
+:mod:`profileguard.collect.readers`, kept as one Arrow table that DuckDB scans in place
+(files up to ``IN_MEMORY_TEXT_BYTES``) or copied into a temporary table once. Either
 way the result is a relation of the kept declared columns under their canonical names
 plus ``__row``; columns the manifest does not declare are reported as refused and never
 reach it.
@@ -19,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import count
+from pathlib import Path
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -27,13 +30,20 @@ from profileguard.collect.pii_gate import SAMPLE_ROWS, ColumnScan, mask_undeclar
 from profileguard.collect.readers import ROW, SourceFile
 from profileguard.collect.transforms import apply_transform
 from profileguard.manifest.model import FieldDecl, Source
-from profileguard.store.engine import DuckDBEngine
+from profileguard.store.engine import DuckDBEngine, Engine
 from profileguard.store.engine import quote_ident as q
 
 Progress = Callable[[str, int], None]
 #: pseudonyms of person ids seen in this process, per key (bounded by the number of people)
 _PID_CACHE: dict[bytes, dict[str, str]] = {}
 _SERIAL = count(1)
+#: a text file up to this size is staged as an Arrow table held in memory (about the file's
+#: size; scanned by DuckDB in place, freed when the file is done); a larger one, or a
+#: database table, is streamed into a DuckDB temporary table, which spills to disk under
+#: DuckDB's memory limit. Copying text into DuckDB's storage costs more CPU than parsing it.
+IN_MEMORY_TEXT_BYTES = 1 << 30
+#: the kind of a staged object that is an Arrow table registered with DuckDB
+ARROW = "ARROW"
 
 
 @dataclass
@@ -58,9 +68,22 @@ class Staged:
         """``raw`` when ``column`` is staged as read (its checks can skip the transforms)."""
         return self.raw if column and column not in self.transformed else None
 
-    def drop(self, engine: DuckDBEngine) -> None:
+    def drop(self, engine: Engine) -> None:
         for kind, name in self.objects:
-            engine.execute(f"DROP {kind} IF EXISTS {q(name)}")
+            if kind == ARROW:
+                if isinstance(engine, DuckDBEngine):  # only DuckDB's stage registers Arrow
+                    engine.unregister_arrow(name)
+            else:
+                engine.execute(f"DROP {kind} IF EXISTS {q(name)}")
+
+
+class Stager(Protocol):
+    """Stages one file in an engine (``stage_file`` for DuckDB; the Spark engine has its own)."""
+
+    def __call__(self, engine: Any, sf: SourceFile, source: Source,
+                 declared: dict[str, FieldDecl], key: bytes, refused: set[str], *,
+                 progress: Progress | None = None, label: str = "",
+                 want_users: bool = False) -> Staged: ...
 
 
 def transform_kind(column: str, decl: FieldDecl, source: Source) -> str:
@@ -134,27 +157,38 @@ def _text_batches(batches: Iterator[pa.RecordBatch], source: Source,
 
 def _stage_text(engine: DuckDBEngine, sf: SourceFile, source: Source,
                 declared: dict[str, FieldDecl], keep: list[str], refused: set[str],
-                progress: Progress | None, label: str, name: str) -> None:
+                progress: Progress | None, label: str, name: str) -> str:
+    """Stage a text file as ``name``; returns the kind of object made (ARROW or TABLE)."""
     schema = pa.schema([pa.field(c, pa.string()) for c in keep] + [pa.field(ROW, pa.int64())])
-    reader = pa.RecordBatchReader.from_batches(
-        schema, _text_batches(sf.batches, source, declared, keep, refused, progress, label))
+    batches = _text_batches(sf.batches, source, declared, keep, refused, progress, label)
+    path = Path(sf.path)
+    if path.is_file() and path.stat().st_size <= IN_MEMORY_TEXT_BYTES:
+        engine.register_arrow(name, pa.Table.from_batches(batches, schema))
+        return ARROW
+    reader = pa.RecordBatchReader.from_batches(schema, batches)
     view = f"_pg_stage_src_{name}"
     engine.register_arrow(view, reader)
     try:
         engine.execute(f"CREATE TEMP TABLE {q(name)} AS SELECT * FROM {q(view)}")
     finally:
         engine.unregister_arrow(view)
+    return "TABLE"
 
 
 def _scan(engine: DuckDBEngine, relation: str, columns: list[str],
-          declared: dict[str, FieldDecl]) -> dict[str, ColumnScan]:
-    """Scan the first rows of each column for personal information it does not declare."""
+          declared: dict[str, FieldDecl], gaps: int) -> dict[str, ColumnScan]:
+    """Scan the first rows of each column for personal information it does not declare.
+
+    ``__row`` counts up from 1, skipping only the ``gaps`` malformed lines of the file, so
+    the first rows all have ``__row`` ≤ SAMPLE_ROWS + gaps: filtering on that first spares
+    sorting the whole file for them."""
     scans: dict[str, ColumnScan] = {}
     if not columns:
         return scans
     sample = engine.query_arrow(
         f"SELECT {', '.join(f'CAST({q(c)} AS VARCHAR) AS {q(c)}' for c in columns)} "
-        f"FROM {q(relation)} ORDER BY {ROW} LIMIT {SAMPLE_ROWS}")
+        f"FROM {q(relation)} WHERE {ROW} <= {SAMPLE_ROWS + gaps} ORDER BY {ROW} "
+        f"LIMIT {SAMPLE_ROWS}")
     for col in columns:
         values = sample.column(col).combine_chunks()
         scan_sample(values, col, declared[col], scans.setdefault(col, ColumnScan()))
@@ -176,15 +210,15 @@ def stage_file(engine: DuckDBEngine, sf: SourceFile, source: Source,
         if native:
             objects.append(("VIEW", raw))
         else:
-            _stage_text(engine, sf, source, declared, keep, refused, progress, label, raw)
-            objects.append(("TABLE", raw))
+            objects.append((_stage_text(engine, sf, source, declared, keep, refused, progress,
+                                        label, raw), raw))
         rows = int(engine.query_rows(f"SELECT count(*) FROM {q(raw)}")[0][0])
         if native and progress:
             progress(label, rows)
         raw_types = {str(r[0]): str(r[1]) for r in engine.query_rows(f"DESCRIBE {q(raw)}")}
         scanned = [c for c in keep if transform_kind(c, declared[c], source) == "none"
                    and declared[c].type == "string"]
-        scans = _scan(engine, raw, scanned, declared)
+        scans = _scan(engine, raw, scanned, declared, len(sf.malformed))
         select: list[str] = [f"s.{ROW}"]
         joins: list[str] = []
         types: dict[str, str] = {}
@@ -229,6 +263,6 @@ def stage_file(engine: DuckDBEngine, sf: SourceFile, source: Source,
     except BaseException:
         Staged("", 0, "", {}, objects=list(reversed(objects))).drop(engine)
         raise
-    # views first (they depend on the tables), then the tables
-    order = [o for o in objects if o[0] == "VIEW"] + [o for o in objects if o[0] == "TABLE"]
+    # views first (they depend on the tables and Arrow data), then the tables, then the data
+    order = sorted(objects, key=lambda o: (o[0] != "VIEW", o[0] == ARROW))
     return Staged(staged, rows, raw, types, users, scans, order, transformed)

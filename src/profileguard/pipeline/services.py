@@ -71,11 +71,27 @@ class Services:
             col = next((c for c, d in decl.items()
                         if d.category == "user.demographic.date_of_birth"
                         and d.transform == "none"), None)
-            if col and src.user and self.engine.table_exists(name):
+            relation = self.source_relation(name) if col and src.user else None
+            if relation:
                 rows: list[Any] = self.engine.query_rows(
-                    f'SELECT "{src.user}", max("{col}") FROM "{name}" GROUP BY 1')
+                    f'SELECT "{src.user}", max("{col}") FROM {relation} GROUP BY 1')
                 return {str(u): b for u, b in rows if b is not None}
         return {}
+
+    def source_relation(self, name: str) -> str | None:
+        """DuckDB SQL reading a source's gated table: the warehouse table, or for a source
+        ingested on Spark the Parquet files of its current version (the minors' checks of
+        every consent decision need the birth dates wherever they were loaded)."""
+        if self.engine.table_exists(name):
+            return f'"{name}"'
+        from profileguard.collect.spark_ingest import spark_sources
+        from profileguard.store.spark_catalog import current_folder
+
+        folder = (current_folder(self.ws.spark_warehouse_path, name)
+                  if name in spark_sources(self.engine) else None)
+        if folder is None:
+            return None
+        return "read_parquet('" + str(folder / "*.parquet").replace("'", "''") + "')"
 
     def close(self) -> None:
         if "store" in self.__dict__:

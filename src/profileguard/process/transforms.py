@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import math
+import socket
 from collections.abc import Sequence
 from typing import Literal
 
@@ -73,9 +74,30 @@ _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"^\s*{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}\s*$"
 
 
-def _truncate_one(text: str, v4_prefix: int, v6_prefix: int) -> str | None:
+#: up to this IPv6 prefix the last three groups are zero, so the C library's text form of the
+#: network (``inet_ntop``: longest zero run compressed, first of equals, never one group, no
+#: embedded IPv4 form) is exactly :mod:`ipaddress`'s
+_V6_NTOP_MAX_PREFIX = 80
+
+
+def _truncate_v6(text: str, prefix: int) -> str | None:
+    """The /``prefix`` network of an IPv6 address by ``inet_pton``/``inet_ntop`` (C, ~20×
+    faster than :mod:`ipaddress`); None when that cannot tell, so the caller asks ipaddress."""
     try:
-        addr = ipaddress.ip_address(text.strip())
+        packed = socket.inet_pton(socket.AF_INET6, text)
+    except (OSError, ValueError):  # not plain IPv6 text (e.g. a scope id): ipaddress decides
+        return None
+    bits = int.from_bytes(packed, "big") >> (128 - prefix) << (128 - prefix)
+    return f"{socket.inet_ntop(socket.AF_INET6, bits.to_bytes(16, 'big'))}/{prefix}"
+
+
+def _truncate_one(text: str, v4_prefix: int, v6_prefix: int) -> str | None:
+    stripped = text.strip()
+    if ":" in stripped and v6_prefix <= _V6_NTOP_MAX_PREFIX and (
+            fast := _truncate_v6(stripped, v6_prefix)) is not None:
+        return fast
+    try:
+        addr = ipaddress.ip_address(stripped)
     except ValueError:
         return None
     prefix = v4_prefix if addr.version == 4 else v6_prefix

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -66,44 +65,61 @@ def is_pseudonym(value: str) -> bool:
 
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 _B32_CHARS = 26  # 128 bits in 5-bit groups (the last one padded with two zero bits)
+_PID_BYTES = np.frombuffer(PID_PREFIX.encode("ascii"), dtype=np.uint8)
 
 
-def _digests(key: bytes, values: list[str]) -> list[bytes]:
-    """The first 16 bytes of HMAC-SHA256 (RFC 2104) of each value, as :func:`hmac.digest`.
+def _digests(key: bytes, values: list[str]) -> np.ndarray:
+    """The first 16 bytes of HMAC-SHA256 (RFC 2104) of each value, as :func:`hmac.digest`,
+    one row of a ``(len(values), 16)`` array per value.
 
     The keyed inner and outer SHA-256 states are computed once and copied per value, which
-    costs about half of a one-shot ``hmac.digest`` per value.
+    costs about half of a one-shot ``hmac.digest`` per value; the loop does nothing else
+    (whole digests are joined and cut to 16 bytes by numpy afterwards).
     """
     block = key if len(key) <= 64 else hashlib.sha256(key).digest()
     block = block.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block)).copy
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block)).copy
     out: list[bytes] = []
+    append = out.append
     for v in values:
-        i = inner.copy()
+        i = inner()
         i.update(v.encode("utf-8"))
-        o = outer.copy()
+        o = outer()
         o.update(i.digest())
-        out.append(o.digest()[:16])
+        append(o.digest())
+    full = np.frombuffer(b"".join(out), dtype=np.uint8).reshape(len(values), 32)
+    return full[:, :16]
+
+
+def _pid_bytes(key: bytes, values: list[str]) -> np.ndarray:
+    """The pseudonyms of ``values`` as a ``(len(values), PID_LENGTH)`` array of ASCII bytes.
+
+    The 128 bits of each digest are cut into 26 groups of 5 (the last padded with two zero
+    bits, as base32 pads) and looked up in the base32 alphabet, vectorized, so each row
+    spells :func:`pseudonym` of its value.
+    """
+    bits = np.unpackbits(_digests(key, values), axis=1)
+    bits = np.pad(bits, ((0, 0), (0, _B32_CHARS * 5 - 128)))
+    groups = bits.reshape(len(values), _B32_CHARS, 5) @ np.array([16, 8, 4, 2, 1], np.uint8)
+    out = np.empty((len(values), PID_LENGTH), dtype=np.uint8)
+    out[:, :len(PID_PREFIX)] = _PID_BYTES
+    out[:, len(PID_PREFIX):] = _B32[groups]
     return out
 
 
 def _pseudonyms(key: bytes, values: list[str]) -> list[str]:
-    """Many pseudonyms at once: the HMACs one by one (:func:`_digests`), their base32 for the
-    whole batch.
+    """Many pseudonyms at once, equal to :func:`pseudonym` value by value."""
+    text = _pid_bytes(key, values).tobytes().decode("ascii")
+    return [text[i:i + PID_LENGTH] for i in range(0, len(text), PID_LENGTH)]
 
-    The 128 bits of each digest are cut into 26 groups of 5 (the last padded with two zero
-    bits, as base32 pads) and looked up in the base32 alphabet, vectorized, so the result
-    equals :func:`pseudonym` value by value.
-    """
-    if not values:
-        return []
-    blob = b"".join(_digests(key, values))
-    bits = np.unpackbits(np.frombuffer(blob, dtype=np.uint8).reshape(len(values), 16), axis=1)
-    bits = np.pad(bits, ((0, 0), (0, _B32_CHARS * 5 - 128)))
-    groups = bits.reshape(len(values), _B32_CHARS, 5) @ np.array([16, 8, 4, 2, 1], np.uint8)
-    text = _B32[groups].tobytes().decode("ascii")
-    return [PID_PREFIX + text[i * _B32_CHARS:(i + 1) * _B32_CHARS] for i in range(len(values))]
+
+def _pid_array(key: bytes, values: list[str]) -> pa.Array:
+    """:func:`_pseudonyms` as an Arrow string array, built from the bytes without making a
+    Python string per value (every pseudonym has the same length)."""
+    offsets = np.arange(0, (len(values) + 1) * PID_LENGTH, PID_LENGTH, dtype=np.int32)
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets.tobytes()),
+                                       pa.py_buffer(_pid_bytes(key, values).tobytes()))
 
 
 def pseudonymize_array(key: bytes, values: pa.Array | pa.ChunkedArray,
@@ -112,11 +128,10 @@ def pseudonymize_array(key: bytes, values: pa.Array | pa.ChunkedArray,
     ``cache`` shared across batches, once per value per run)."""
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     arr = arr.cast(pa.string())
-    encoded = pc.dictionary_encode(arr)
-    uniques: Iterable[str | None] = encoded.dictionary.to_pylist()
-    memo = cache if cache is not None else {}
-    todo = [u for u in uniques if u is not None and u not in memo]
-    for u, pid in zip(todo, _pseudonyms(key, todo), strict=True):
-        memo[u] = pid
-    out = [None if u is None else memo[u] for u in uniques]
-    return pc.take(pa.array(out, pa.string()), encoded.indices)
+    encoded = pc.dictionary_encode(arr)  # nulls stay in the indices, not in the dictionary
+    uniques: list[str] = encoded.dictionary.to_pylist()
+    if cache is None:
+        return _pid_array(key, uniques).take(encoded.indices)
+    todo = [u for u in uniques if u not in cache]
+    cache.update(zip(todo, _pseudonyms(key, todo), strict=True))
+    return pa.array([cache[u] for u in uniques], pa.string()).take(encoded.indices)

@@ -17,7 +17,9 @@ over the versioned warehouse of ``spark_catalog``:
 * ``CREATE TEMP TABLE`` keeps the table in a folder of this engine only, never in the
   pointer file; it is deleted on ``close`` (or, after a kill, when the warehouse is
   next opened).
-* ``DROP TABLE [IF EXISTS] x`` removes the pointer; ``CHECKPOINT`` is a no-op (every
+* ``CREATE [TEMP] VIEW x AS q`` (and ``register_view``) names a query in this engine's
+  session only — never written, never in the pointer file; how ingestion stages a file.
+* ``DROP TABLE [IF EXISTS] x`` removes the pointer (``DROP VIEW`` the session view); ``CHECKPOINT`` is a no-op (every
   write is already on disk when the statement returns).
 * ``transaction()`` buffers the pointer switches of all statements and publishes them
   with one atomic rename at the end; on an exception none is published and the new
@@ -125,6 +127,7 @@ class SparkEngine:
             self.spark.conf.set(key, value)
         self.catalog = SparkCatalog(warehouse)
         self._views: dict[str, str] = {}
+        self._session_views: set[str] = set()
         self._lock = threading.RLock()
 
     # -- the Engine protocol -------------------------------------------------------------
@@ -215,6 +218,12 @@ class SparkEngine:
             schema = _parquet_schema(path)
             self.catalog.put(table, version, schema)
 
+    def register_view(self, name: str, frame: DataFrame) -> None:
+        """Name ``frame`` in this engine's session (as ``CREATE TEMP VIEW``; not stored)."""
+        with self._lock:
+            frame.createOrReplaceTempView(name)
+            self._session_views.add(name.lower())
+
     def table_exists(self, table: str) -> bool:
         self.catalog.refresh()
         return self.catalog.get(table) is not None
@@ -240,9 +249,10 @@ class SparkEngine:
 
     def close(self) -> None:
         with self._lock:
-            for name in list(self._views):
+            for name in [*self._views, *self._session_views]:
                 self.spark.catalog.dropTempView(name)
             self._views.clear()
+            self._session_views.clear()
             self.catalog.close()
 
     def __enter__(self) -> SparkEngine:
@@ -272,9 +282,12 @@ class SparkEngine:
 
     def _create(self, statement: exp.Create) -> None:
         kind = str(statement.args.get("kind") or "").upper()
+        if kind == "VIEW" and isinstance(statement.expression, exp.Query):
+            self.register_view(table_name(statement.this), self._frame(statement.expression))
+            return
         if kind != "TABLE":
             raise ProfileguardError(f"Spark engine: CREATE {kind} is not supported "
-                                    "(allowed: CREATE [OR REPLACE] TABLE)")
+                                    "(allowed: CREATE [OR REPLACE] TABLE, CREATE VIEW AS)")
         name = table_name(statement.this)
         if self.catalog.get(name) is not None and not statement.args.get("replace"):
             if statement.args.get("exists"):
@@ -332,9 +345,14 @@ class SparkEngine:
 
     def _drop(self, statement: exp.Drop) -> None:
         kind = str(statement.args.get("kind") or "").upper()
+        tables = statement.args.get("tables") or [statement.this]
+        if kind == "VIEW":
+            for view in (table_name(t).lower() for t in tables):
+                self._session_views.discard(view)
+                self.spark.catalog.dropTempView(view)
+            return
         if kind != "TABLE":
             raise ProfileguardError(f"Spark engine: DROP {kind} is not supported")
-        tables = statement.args.get("tables") or [statement.this]
         for table in tables:
             self._drop_one(table_name(table), if_exists=bool(statement.args.get("exists")))
 

@@ -53,6 +53,16 @@ class TableEntry:
     temporary: bool = False
 
 
+def current_folder(root: str | Path, name: str) -> Path | None:
+    """The folder of ``name``'s current version, read from the pointer file alone (no
+    Spark, no clean-up): how DuckDB-side readers find a table a Spark ingest wrote."""
+    path = Path(root) / CATALOG_FILE
+    if not path.is_file():
+        return None
+    entry = json.loads(path.read_text(encoding="utf-8")).get("tables", {}).get(name.lower())
+    return Path(root) / name.lower() / str(entry["version"]) if entry else None
+
+
 class SparkCatalog:
     """Pointers from table names (case-insensitive, as in SQL) to immutable Parquet folders."""
 

@@ -13,6 +13,10 @@ does not carry over are rewritten on the tree, bottom-up:
 * ``mode(x ORDER BY x)`` — the plans' deterministic mode, ties to the smallest value
   (see ``model.plan``) — becomes Spark's ``mode(x, true)``, which breaks ties the same way.
 * numbers: division, averages, rounding and integer casts (``spark_numeric``).
+* the collection gate's time parsing: ``to_timestamp(epoch)`` (sqlglot's ``FROM_UNIXTIME``
+  drops the fraction of a second) becomes ``TIMESTAMP_SECONDS``; ``TRY_STRPTIME(text,
+  '%Y-%m-%d ...')``, which Spark lacks, becomes ``TRY_TO_TIMESTAMP`` with the Java
+  pattern whose fields accept one or two digits as strptime's do (``_java_pattern``).
 
 Known remaining differences (docs/deploy.md): division by zero is an error under Spark's
 ANSI mode (DuckDB returns ±inf or NULL), and doubles cast to text may be spelled
@@ -98,7 +102,44 @@ def _rewrite(node: exp.Expr, doubles: Collection[str]) -> exp.Expr:
         keys = order.expressions
         if len(keys) == 1 and keys[0].this == order.this and not keys[0].args.get("desc"):
             return exp.Anonymous(this="MODE", expressions=[order.this.copy(), exp.true()])
-    return rewrite_numeric(node, doubles)
+    timed = _rewrite_time(node)
+    return timed if timed is not node else rewrite_numeric(node, doubles)
+
+
+#: strptime directives → the Java pattern letters that parse the same text leniently
+_JAVA_FIELDS = {"Y": "yyyy", "y": "yy", "m": "M", "d": "d", "H": "H", "I": "h", "M": "m",
+                "S": "s", "f": "SSSSSS", "p": "a", "b": "MMM", "B": "MMMM", "j": "D", "%": "%"}
+
+
+def _java_pattern(strptime: str) -> str:
+    """A strptime format as a Spark datetime pattern; literal letters quoted."""
+    out: list[str] = []
+    chars = iter(strptime)
+    for ch in chars:
+        if ch == "%":
+            code = next(chars, "")
+            if code not in _JAVA_FIELDS:
+                raise ProfileguardError(
+                    f"Spark engine: time format {strptime!r}: %{code} is not supported "
+                    f"(allowed: {', '.join('%' + c for c in _JAVA_FIELDS)})")
+            out.append(_JAVA_FIELDS[code])
+        elif ch.isalpha() or ch == "'":
+            out.append("''" if ch == "'" else f"'{ch}'")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _rewrite_time(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.UnixToTime) and not (node.args.get("format")
+                                                 or node.args.get("scale")):
+        return exp.Anonymous(this="TIMESTAMP_SECONDS", expressions=[node.this.copy()])
+    if (isinstance(node, exp.Anonymous) and str(node.this).upper() == "TRY_STRPTIME"
+            and len(node.expressions) == 2 and node.expressions[1].is_string):
+        pattern = _java_pattern(node.expressions[1].name)
+        return exp.Anonymous(this="TRY_TO_TIMESTAMP", expressions=[
+            node.expressions[0].copy(), exp.Literal.string(pattern)])
+    return node
 
 
 def table_name(node: exp.Expr) -> str:
