@@ -112,3 +112,22 @@ def test_import_of_consent_history_batches_rows_with_one_digest_entry_per_batch(
     with pytest.raises(ProfileguardError, match="missing column"):
         book.import_arrow(pa.table({"user_id": ["u"], "purpose": ["x"]}))
     store.close()
+
+
+def test_what_a_use_requires_is_remembered_per_policy_not_across_policies() -> None:
+    """decide() answers the policy part of a use once per policy (a bulk decision asks it
+    for every user); a policy with another rule must still get its own answer."""
+    from dataclasses import replace
+
+    from profileguard.consent.decisions import ConsentRecord, decide
+
+    record = ConsentRecord(None, "p_1", "advertising", "", "granted", "general", "v2", None,
+                           False, False, None, None, "test", T0, T0)
+    cats = ["user.financial.bank_account"]
+    strict = make_policy()
+    lenient = replace(strict, separate_consent={})
+    for _ in range(2):  # the second round is answered from what was remembered
+        assert not decide(strict, "advertising", record, categories=cats, at=T0)
+        assert decide(lenient, "advertising", record, categories=cats, at=T0)
+    needs = decide(strict, "advertising", record, categories=cats, at=T0).reason
+    assert "needs separate consent" in needs

@@ -80,6 +80,32 @@ def test_erasure_leaves_no_identifier_anywhere_and_keeps_late_rows_out(
         assert svc.engine.query_rows("SELECT count(*) FROM users WHERE user_id = ?", [pid])[0][0] == 0
 
 
+def test_a_correction_shows_at_once_and_erasure_takes_it_away(demo_ws: Path) -> None:
+    """The long snapshot is a view over the wide table and the corrections table: the rights
+    desk's correction must show in it at once, and erasure must empty both tables."""
+    person = raw_user_with_everything(demo_ws.parent)
+    with open_services(demo_ws) as svc:
+        pid = svc.pid(person["user_id"])
+        svc.book.grant(pid, "personalization", notice_version="2025.2")
+        build_profiles(svc, AS_OF)
+        snap = snapshot.current(svc.engine)
+        assert snap is not None and "age_band" in tags_of(svc, pid)
+        handle(svc, person["user_id"], "correct", {"tag": "age_band", "value": "60+"})
+        assert svc.engine.query_rows(
+            f"SELECT value, kind, confidence FROM {snap.long} WHERE user_id = ? "
+            "AND tag = 'age_band'", [pid]) == [("60+", "corrected", 1.0)]
+
+        def held() -> list[int]:
+            return [int(svc.engine.query_rows(f"SELECT count(*) FROM {table} WHERE user_id = ?",
+                                              [pid])[0][0])
+                    for table in (snap.wide, snap.corrections, snap.long)]
+
+        assert held()[:2] == [1, 1]
+        req = handle(svc, person["user_id"], "delete")
+        assert (req.result or {})["residuals"] == []
+        assert held() == [0, 0, 0]
+
+
 def test_objection_removes_tags_at_once_and_from_later_builds(
         demo_state: tuple[Path, str | None]) -> None:
     demo_ws, url = demo_state

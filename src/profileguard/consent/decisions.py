@@ -8,6 +8,7 @@ answer with the same reason. Default deny: no record means no.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,45 @@ def record_key(policy: ConsentPolicy, recipient: str | None) -> str:
     return recipient
 
 
+@dataclass(frozen=True)
+class Requirements:
+    """What one use (purpose, categories, recipient) needs under a policy, whoever asks:
+    the explicit- and separate-consent reasons and the notice version that introduced it."""
+
+    explicit: tuple[str, ...]
+    separate: tuple[str, ...]
+    introduced: tuple[int, str] | None
+
+
+#: (id(policy), purpose, categories, recipient) → (policy, requirements). A bulk decision asks
+#: the same question for every user, and the category matching behind it costs far more than
+#: the per-user part, so it is answered once per policy and use. The policy is frozen and
+#: kept in the entry, so an id is never reused while its entry lives.
+_REQUIREMENTS: dict[tuple[int, str, tuple[str, ...], str | None],
+                    tuple[ConsentPolicy, Requirements]] = {}
+_REQUIREMENTS_MAX = 4096
+_REQUIREMENTS_LOCK = threading.Lock()
+
+
+def requirements(policy: ConsentPolicy, purpose: str, categories: Sequence[str] = (),
+                 recipient: str | None = None) -> Requirements:
+    """:class:`Requirements` of a use, memoised per policy object (see ``_REQUIREMENTS``)."""
+    cats = tuple(categories)
+    key = (id(policy), purpose, cats, recipient)
+    hit = _REQUIREMENTS.get(key)
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    needs = Requirements(tuple(policy.explicit_reasons(cats)),
+                         tuple(policy.separate_reasons(purpose, cats, recipient)),
+                         policy.introduced_in(purpose, cats, recipient)
+                         if policy.notice_versions else None)
+    with _REQUIREMENTS_LOCK:
+        if len(_REQUIREMENTS) >= _REQUIREMENTS_MAX:
+            _REQUIREMENTS.clear()
+        _REQUIREMENTS[key] = (policy, needs)
+    return needs
+
+
 def decide(
     policy: ConsentPolicy,
     purpose: str,
@@ -134,13 +174,12 @@ def decide(
             return Decision(False, f"user is {age}, under {policy.guardian_age}: {what} needs "
                             f"a guardian consent, found {record.consent_type} (PIPL 31)", record)
 
-    explicit = policy.explicit_reasons(categories)
-    if explicit and record.consent_type not in {"explicit", "guardian"}:
-        return Decision(False, f"{explicit[0]}: {what} needs explicit consent, found "
+    needs = requirements(policy, purpose, categories, recipient)
+    if needs.explicit and record.consent_type not in {"explicit", "guardian"}:
+        return Decision(False, f"{needs.explicit[0]}: {what} needs explicit consent, found "
                         f"{record.consent_type}", record)
-    separate = policy.separate_reasons(purpose, categories, recipient)
-    if separate and record.consent_type not in SEPARATE_TYPES:
-        return Decision(False, f"{separate[0]}: {what} needs separate consent, found "
+    if needs.separate and record.consent_type not in SEPARATE_TYPES:
+        return Decision(False, f"{needs.separate[0]}: {what} needs separate consent, found "
                         f"{record.consent_type}", record)
 
     if policy.notice_versions:
@@ -149,7 +188,7 @@ def decide(
             return Decision(False, f"consent for {what} was given to notice version "
                             f"{record.notice_version!r}, which the policy does not know "
                             "(PIPL 14)", record)
-        introduced = policy.introduced_in(purpose, categories, recipient)
+        introduced = needs.introduced
         if introduced is not None and rank < introduced[0]:
             version = policy.notice_versions[introduced[0]].version
             return Decision(False, f"consent for {what} was given to notice "

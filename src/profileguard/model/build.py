@@ -10,9 +10,10 @@
    covers the tag's purpose (default deny: no record, no tag). A correction never brings
    back a tag the person has not consented to.
    They are applied in the one statement that writes the wide table.
-5. The wide snapshot table is written, the long one derived from it in one pass (each user
-   row crossed with the tag list); then both are registered and made current in one
-   transaction (``snapshot.register``).
+5. The wide snapshot table is written with the corrections table (who corrected which
+   tag); the long one is defined over both (each user row crossed with the tag list) — a
+   view on DuckDB, so no long rows are written — then the snapshot is registered and made
+   current in one transaction (``snapshot.register``).
 
 ``PROFILEGUARD_FAULT_AT=<step>`` kills the process at a named step; the crash-safety tests
 use it to prove a half-built snapshot never becomes current.
@@ -232,11 +233,15 @@ def _write_snapshot(engine: Engine, sid: int, tags: list[TagInfo], parts: dict[s
     engine.execute(f"CREATE TABLE snap_{sid}_wide AS SELECT {', '.join(selects)} FROM _b_wide w"
                    f"{joins} LEFT JOIN _b_allowed a ON a.user_pid = w.user_id "
                    "LEFT JOIN _b_ovr o ON o.user_pid = w.user_id")
+    corr = f"snap_{sid}_corr"
+    engine.execute(f"CREATE TABLE {corr} (user_id VARCHAR, tag VARCHAR, value VARCHAR)")
+    # the build's corrections are already the wide values: no value of their own here
+    engine.execute(f"INSERT INTO {corr} SELECT user_pid, tag, CAST(NULL AS VARCHAR) FROM _d_ovr "
+                   f"WHERE action = 'correct' AND user_pid IN (SELECT user_id FROM snap_{sid}_wide)")
     if tags:
-        engine.execute("CREATE OR REPLACE TEMP TABLE _b_corr AS SELECT user_pid AS user_id, tag "
-                       "FROM _d_ovr WHERE action = 'correct'")
-        engine.execute(f"CREATE TABLE snap_{sid}_long AS "
-                       + _long_sql(f"snap_{sid}_wide", tags, columns, as_of, predictive))
+        kind = "VIEW" if snapshot.stores_views(engine) else "TABLE"
+        engine.execute(f"CREATE {kind} snap_{sid}_long AS "
+                       + _long_sql(f"snap_{sid}_wide", corr, tags, columns, as_of, predictive))
     else:
         engine.execute(f"CREATE TABLE snap_{sid}_long (user_id VARCHAR, tag VARCHAR, value VARCHAR,"
                        " kind VARCHAR, confidence DOUBLE, purpose VARCHAR, computed_at TIMESTAMP, "
@@ -245,17 +250,18 @@ def _write_snapshot(engine: Engine, sid: int, tags: list[TagInfo], parts: dict[s
     for card in cards:
         engine.execute(f"INSERT INTO snap_{sid}_cards VALUES (?, ?)",
                        [str(card.get("tag", "")), json.dumps(card, default=str, ensure_ascii=False)])
-    for scratch in ("_b_allowed", "_b_ovr", "_b_corr"):
+    for scratch in ("_b_allowed", "_b_ovr"):
         engine.execute(f"DROP TABLE IF EXISTS {scratch}")
 
 
-def _long_sql(wide: str, tags: list[TagInfo], columns: list[str], as_of: datetime,
+def _long_sql(wide: str, corr: str, tags: list[TagInfo], columns: list[str], as_of: datetime,
               predictive: list[str]) -> str:
-    """The long table from the written wide one in one pass: each user row crossed with the
-    list of tags (their constants: kind, purpose, valid_until), the tag's value picked by
-    position, rows without a value left out; a value the person corrected (the build took
-    their `correct`) is kind `corrected` with confidence 1.0. Explanation inputs stay in the
-    wide table (tag__input columns): no per-row JSON."""
+    """The long table over the wide one: each user row crossed with the list of tags (their
+    constants: kind, purpose, valid_until), the tag's value picked by position, rows without
+    a value left out; a value the person corrected (a row in ``corr``: by the build, whose
+    wide value is the correction, or since, by the rights desk, with the value given) is
+    kind `corrected` with confidence 1.0. Explanation inputs stay in the wide table
+    (tag__input columns): no per-row JSON."""
     ts = as_of.strftime("%Y-%m-%d %H:%M:%S")
     rows, values, confidences = [], [], []
     for i, t in enumerate(tags):
@@ -273,9 +279,9 @@ def _long_sql(wide: str, tags: list[TagInfo], columns: list[str], as_of: datetim
              f"CASE t.i {' '.join(values)} END AS value, {confidence} AS confidence "
              f"FROM {wide} w CROSS JOIN (VALUES {', '.join(rows)}) AS t(i, tag, kind, purpose, "
              "valid_until)")
-    return ("SELECT x.user_id, x.tag, x.value, "
+    return ("SELECT x.user_id, x.tag, coalesce(c.value, x.value) AS value, "
             "CASE WHEN c.tag IS NULL THEN x.kind ELSE 'corrected' END AS kind, "
             "CASE WHEN c.tag IS NULL THEN x.confidence ELSE CAST(1.0 AS DOUBLE) END AS confidence, "
             f"x.purpose, TIMESTAMP '{ts}' AS computed_at, x.valid_until "
-            f"FROM ({cells}) AS x LEFT JOIN _b_corr c ON c.user_id = x.user_id AND c.tag = x.tag "
+            f"FROM ({cells}) AS x LEFT JOIN {corr} c ON c.user_id = x.user_id AND c.tag = x.tag "
             "WHERE x.value IS NOT NULL")

@@ -1,9 +1,14 @@
 """Profile snapshots: written beside the current one, switched to only when complete.
 
 A build writes ``snap_<id>_wide`` (one row per user, one column per tag — for audience
-selection) and ``snap_<id>_long`` (user, tag, value, kind, confidence, computed_at,
-valid_until, inputs — for explanations and rights). Only then, in one small transaction,
-it registers the snapshot in ``pg_snapshots`` and moves the ``pg_current`` pointer. A crash
+selection), ``snap_<id>_corr`` (user, tag, value: the values people corrected — few rows)
+and ``snap_<id>_long`` (user, tag, value, kind, confidence, purpose, computed_at,
+valid_until — for explanations and rights). On DuckDB the long table is a VIEW over the
+wide one and the corrections (ten or more long rows per user would otherwise be written
+on every build — most of a build's cost); an engine without stored views (Spark) writes it
+as a table. So the person-keyed rows a rights request edits are in the wide and
+corrections tables (:func:`person_tables`). Only then, in one small transaction, the build
+registers the snapshot in ``pg_snapshots`` and moves the ``pg_current`` pointer. A crash
 or error before that leaves the previous snapshot current and readable; tables of a build
 that never registered are dropped by the next build. The last N snapshots are kept.
 """
@@ -16,11 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from profileguard.store.engine import Engine
+from profileguard.store.engine import DuckDBEngine, Engine
 
 SNAPSHOTS = "pg_snapshots"
 CURRENT = "pg_current"
-_SNAP_TABLE = re.compile(r"^snap_(\d+)_(wide|long|cards)$")
+_SNAP_TABLE = re.compile(r"^snap_(\d+)_(wide|long|cards|corr)$")
+#: a snapshot's tables, the long view first (it reads the others)
+PARTS = ("long", "wide", "corr", "cards")
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,10 @@ class SnapshotInfo:
     def cards(self) -> str:
         return f"snap_{self.id}_cards"
 
+    @property
+    def corrections(self) -> str:
+        return f"snap_{self.id}_corr"
+
 
 def ensure_tables(engine: Engine) -> None:
     engine.execute(f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS} (id BIGINT PRIMARY KEY, "
@@ -59,16 +70,45 @@ def next_id(engine: Engine) -> int:
     return max([int(registered), *on_disk]) + 1
 
 
+def stores_views(engine: Engine) -> bool:
+    """Whether ``CREATE VIEW`` on ``engine`` outlives the session (DuckDB's does; the Spark
+    engine's views are session-only, though it speaks DuckDB's SQL), i.e. whether the long
+    table can be a view."""
+    return isinstance(engine, DuckDBEngine)
+
+
+def view_names(engine: Engine) -> set[str]:
+    """Names of the stored views (from DuckDB's catalog)."""
+    if not stores_views(engine):
+        return set()
+    return {str(r[0]) for r in engine.query_rows(
+        "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW'")}
+
+
+def _drop(engine: Engine, names: list[str]) -> None:
+    """Drop tables and views by name (DuckDB refuses DROP TABLE on a view and back)."""
+    views = view_names(engine) if names else set()
+    for name in sorted(names, key=lambda n: n not in views):  # views first
+        kind = "VIEW" if name in views else "TABLE"
+        engine.execute(f'DROP {kind} IF EXISTS "{name}"')
+
+
+def person_tables(engine: Engine, snap: SnapshotInfo) -> list[str]:
+    """The snapshot's stored tables keyed by ``user_id``: wide, corrections, and the long
+    one where it is a table (on Spark, or written before the long table became a view)."""
+    present = set(engine.tables())
+    views = view_names(engine)
+    return [t for t in (snap.wide, snap.corrections, snap.long) if t in present
+            and t not in views]
+
+
 def drop_orphans(engine: Engine) -> list[str]:
     """Drop snapshot tables of builds that never registered (crashed or failed)."""
     ensure_tables(engine)
     known = {int(r[0]) for r in engine.query_rows(f"SELECT id FROM {SNAPSHOTS}")}
-    dropped = []
-    for t in engine.tables():
-        m = _SNAP_TABLE.match(t)
-        if m and int(m.group(1)) not in known:
-            engine.execute(f'DROP TABLE IF EXISTS "{t}"')
-            dropped.append(t)
+    dropped = [t for t in engine.tables()
+               if (m := _SNAP_TABLE.match(t)) and int(m.group(1)) not in known]
+    _drop(engine, dropped)
     return dropped
 
 
@@ -91,8 +131,8 @@ def prune(engine: Engine, keep: int) -> None:
         if old == current:
             continue
         engine.execute(f"DELETE FROM {SNAPSHOTS} WHERE id = ?", [old])
-        for suffix in ("wide", "long", "cards"):
-            engine.execute(f'DROP TABLE IF EXISTS "snap_{old}_{suffix}"')
+        present = set(engine.tables())
+        _drop(engine, [n for part in PARTS if (n := f"snap_{old}_{part}") in present])
 
 
 def current_id(engine: Engine) -> int | None:

@@ -7,6 +7,9 @@ from dataclasses import replace
 
 import pyarrow as pa
 
+from profileguard.collect.spark_ingest import spark_sources
+from profileguard.consent import bulk
+from profileguard.errors import ProfileguardError
 from profileguard.model.build import BuildReport, Decisions, build
 from profileguard.model.build import PredictiveStep as PredictiveStepType
 from profileguard.model.predictive.step import PredictiveStep, previous_cards
@@ -24,7 +27,9 @@ def decisions_for(svc: Services, at: dt.datetime | None = None) -> Decisions:
         cats.extend(c for c in info.categories if c not in cats)
     parts = []
     for purpose, cats in by_purpose.items():
-        table = svc.book.decisions(purpose, categories=cats, at=at)
+        # default deny: only users with a record can be allowed, so they are all asked about
+        # (not every known user — at a million users that universe alone is seconds)
+        table = bulk.decisions(svc.book, purpose, categories=cats, at=at, only_recorded=True)
         mask = table.column("allowed")
         parts.append(table.filter(mask).select(["user_pid", "purpose"]))
     allowed = pa.concat_tables(parts) if parts else Decisions.empty().allowed
@@ -47,8 +52,16 @@ def build_profiles(svc: Services, as_of: dt.datetime, *,
     # consent is judged when the processing happens (now), whatever the data cut-off as_of
     decisions = decisions_for(svc)
     engine = svc.build_engine
-    if isinstance(engine, SparkEngine):  # Spark reads the gated source tables as Parquet
-        export_to_parquet(svc.engine, engine, m.sources)
+    if isinstance(engine, SparkEngine):  # Spark reads the gated source tables as Parquet:
+        # those a Spark ingest wrote in place, the others exported from DuckDB
+        on_spark = spark_sources(svc.engine)
+        missing = sorted(s for s in on_spark if not engine.table_exists(s))
+        if missing:
+            raise ProfileguardError(
+                f"source(s) {', '.join(missing)} are ingested with --engine spark but have no "
+                "table in .profileguard/spark-warehouse/ (an erasure removes that folder): run "
+                "`profileguard ingest --engine spark` again (erased people stay out)")
+        export_to_parquet(svc.engine, engine, [s for s in m.sources if s not in on_spark])
     if predictive is None and any(t.kind == "predictive" for t in m.tags):
         predictive = PredictiveStep(previous_cards(engine))
     report = build(engine, m, manifest_sha256=svc.ws.loaded.sha256, as_of=as_of,

@@ -4,7 +4,8 @@
 
 * each warehouse source table (rows of sources under a legal hold — ECL 31: transaction
   records ≥ 3 years — are moved to ``pg_legal_hold_<source>``: kept, never processed);
-* the quarantine, the consent hold-back table and every snapshot's tags (wide and long);
+* the quarantine, the consent hold-back table and every snapshot's tags (wide,
+  corrections, and long where it is stored rather than a view);
 * the operational store: identity map, consents, preferences, tag corrections and export
   memberships (the export files handed out are listed so recipients can be told);
 * the Spark warehouse folder, if a Spark build left one (derived data, rebuilt next time);
@@ -35,6 +36,7 @@ import sqlalchemy as sa
 from profileguard.apply.audience_guards import PREFIX as GUARD_PREFIX
 from profileguard.collect.ingest import QUARANTINE, TOMBSTONES, ensure_system_tables
 from profileguard.collect.readers import open_source
+from profileguard.model import snapshot
 from profileguard.rights.context import RightsContext
 from profileguard.store import tables as t
 from profileguard.store.engine import DuckDBEngine
@@ -152,8 +154,10 @@ def erase(ctx: RightsContext, pid: str, *, raw_id: str | None = None,
             n = engine.query_rows(f"SELECT count(*) FROM {HELD} WHERE user_pid = ?", [pid])[0][0]
             engine.execute(f"DELETE FROM {HELD} WHERE user_pid = ?", [pid])
             result.deleted[HELD] = int(n)
+        views = snapshot.view_names(engine)  # a long view shows the wide table's rows
         for table in engine.tables():
-            if table.startswith("snap_") and table.endswith(("_wide", "_long")):
+            if table.startswith("snap_") and table.endswith(("_wide", "_long", "_corr")) and (
+                    table not in views):
                 n = engine.query_rows(f"SELECT count(*) FROM {q(table)} WHERE user_id = ?",
                                       [pid])[0][0]
                 engine.execute(f"DELETE FROM {q(table)} WHERE user_id = ?", [pid])

@@ -24,6 +24,7 @@ from profileguard.model import snapshot
 from profileguard.model.explain import profile_of
 from profileguard.rights.context import RightsContext
 from profileguard.store import tables as t
+from profileguard.store.engine import Engine
 from profileguard.store.engine import quote_ident as q
 
 
@@ -47,17 +48,21 @@ def drop_from_current(ctx: RightsContext, pid: str, tags: list[str] | None = Non
     snap = snapshot.current(engine)
     if snap is None:
         return 0
+    # the long table is (on DuckDB) a view over these: editing them edits it
+    held = snapshot.person_tables(engine, snap)
     if tags is None:
         n = engine.query_rows(f"SELECT count(*) FROM {snap.long} WHERE user_id = ?", [pid])[0][0]
-        engine.execute(f"DELETE FROM {snap.long} WHERE user_id = ?", [pid])
-        engine.execute(f"DELETE FROM {snap.wide} WHERE user_id = ?", [pid])
+        for table in held:
+            engine.execute(f"DELETE FROM {table} WHERE user_id = ?", [pid])
         return int(n)
     cols = set(engine.columns(snap.wide))
     removed = 0
     for tag in tags:
         removed += int(engine.query_rows(
             f"SELECT count(*) FROM {snap.long} WHERE user_id = ? AND tag = ?", [pid, tag])[0][0])
-        engine.execute(f"DELETE FROM {snap.long} WHERE user_id = ? AND tag = ?", [pid, tag])
+        for table in held:
+            if table != snap.wide:
+                engine.execute(f"DELETE FROM {table} WHERE user_id = ? AND tag = ?", [pid, tag])
         nulls = [c for c in cols if c == tag or c.startswith(tag + "__")]
         if nulls:
             engine.execute(f"UPDATE {snap.wide} SET " + ", ".join(f"{q(c)} = NULL" for c in nulls)
@@ -160,8 +165,7 @@ def correct(ctx: RightsContext, pid: str, details: dict[str, Any]) -> dict[str, 
         engine = ctx.engine()
         snap = snapshot.current(engine)
         if snap is not None:
-            engine.execute(f"UPDATE {snap.long} SET value = ?, kind = 'corrected', confidence = 1.0"
-                           " WHERE user_id = ? AND tag = ?", [str(value), pid, tag])
+            _correct_now(engine, snap, pid, tag, str(value))
         return {"tag": tag, "value": value, "override": override}
     field = str(details.get("field") or "")
     source, _, column = field.partition(".")
@@ -176,6 +180,20 @@ def correct(ctx: RightsContext, pid: str, details: dict[str, Any]) -> dict[str, 
     engine.execute(f"UPDATE {q(source)} SET {q(column)} = TRY_CAST(? AS {SQL_TYPES[decl.type]}) "
                    f"WHERE {q(src.user)} = ?", [str(value), pid])
     return {"field": field, "value": value, "note": "takes effect in the next build"}
+
+
+def _correct_now(engine: Engine, snap: snapshot.SnapshotInfo, pid: str, tag: str,
+                 value: str) -> None:
+    """Show the corrected value in the current snapshot at once (where it holds the tag):
+    a row of the corrections table the long view reads, or, in a snapshot whose long table
+    is stored, that table's row."""
+    for table in snapshot.person_tables(engine, snap):
+        if table == snap.corrections:
+            engine.execute(f"DELETE FROM {table} WHERE user_id = ? AND tag = ?", [pid, tag])
+            engine.execute(f"INSERT INTO {table} VALUES (?, ?, ?)", [pid, tag, value])
+        elif table == snap.long:
+            engine.execute(f"UPDATE {table} SET value = ?, kind = 'corrected', confidence = 1.0"
+                           " WHERE user_id = ? AND tag = ?", [value, pid, tag])
 
 
 def delete_tag(ctx: RightsContext, pid: str, details: dict[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 Spark computes; the DuckDB warehouse stays the system of record that the server, the
 profile and audience commands and the rights handlers (erasure, tag deletion) read and
 rewrite. After a Spark build the current Spark snapshot's Parquet files are read by
-DuckDB (``read_parquet``) into ``snap_<id>_wide/long/cards`` under DuckDB's next
-snapshot id and registered there with the same atomic switch as a DuckDB build
+DuckDB (``read_parquet``) into ``snap_<id>_wide/long/corr/cards`` under DuckDB's next
+snapshot id (the long one stays a table: Spark cannot store it as a view, and the rights
+handlers edit whichever form a snapshot has) and registered there with the same atomic switch as a DuckDB build
 (``snapshot.register``). The Spark side then keeps only its current snapshot (the
 predictive step reads its model cards for stable segment labels).
 """
@@ -29,6 +30,7 @@ def publish_snapshot(spark: SparkEngine, duck: DuckDBEngine, keep: int
     snapshot.drop_orphans(duck)
     published = replace(built, id=snapshot.next_id(duck))
     for source, target in ((built.wide, published.wide), (built.long, published.long),
+                           (built.corrections, published.corrections),
                            (built.cards, published.cards)):
         entry = spark.catalog.get(source)
         if entry is None:
