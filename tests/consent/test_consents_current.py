@@ -17,9 +17,11 @@ import sqlalchemy as sa
 from test_consent_book import T0, make_policy
 
 from profileguard.consent import ConsentBook
+from profileguard.consent.decisions import ConsentRecord, row_to_record
+from profileguard.errors import ProfileguardError
 from profileguard.store import consents_current
 from profileguard.store import tables as t
-from profileguard.store.operational import OperationalStore, as_utc
+from profileguard.store.operational import OperationalStore, as_utc, utcnow
 
 KEY = b"current-consent-test-key-0000000"
 FIELDS = ("consent_id", "status", "consent_type", "notice_version", "pre_ticked", "bundled",
@@ -182,4 +184,58 @@ def test_bulk_decisions_equal_single_checks_now_and_at_a_moment_inside_the_histo
                                                ("user_pid", "allowed", "reason")), strict=True):
                 single = book.allows(user, purpose, recipient=recipient, at=at)
                 assert (allowed, reason) == (single.allowed, single.reason), (user, at)
+    store.close()
+
+
+def log_latest(store: OperationalStore, at: dt.datetime | None
+               ) -> dict[tuple[str, str, str], ConsentRecord]:
+    """The full record in force per key at ``at`` (None: the latest ever), folded in Python
+    from the whole log."""
+    latest: dict[tuple[str, str, str], ConsentRecord] = {}
+    with store.read() as conn:
+        for r in conn.execute(sa.select(t.consents)):
+            rec = row_to_record(r._mapping)
+            key = (rec.user_pid, rec.purpose, rec.recipient)
+            old = latest.get(key)
+            if (at is None or rec.given_at <= at) and (
+                    old is None or (rec.given_at, rec.id or 0) > (old.given_at, old.id or 0)):
+                latest[key] = rec
+    return latest
+
+
+def test_single_reads_through_the_current_table_answer_what_folding_the_log_answers(
+    state_url: str,
+) -> None:
+    rng = random.Random(8)
+    store = OperationalStore(state_url, pseudonymize=KEY)
+    book = ConsentBook(store, make_policy())
+    random_history(book, rng, users=12)
+    # a record dated after now: now, the one before it is still in force
+    book.grant("p_u03", "personalization", given_at=utcnow() + dt.timedelta(days=1))
+    users = [f"p_u{i:02d}" for i in range(12)]
+    keys = [(u, p, r) for u in users for p in ("personalization", "advertising")
+            for r in ("", "adnet")]
+    for at in (None, T0 + dt.timedelta(hours=2), utcnow()):
+        expected = log_latest(store, at)
+        for user, purpose, recipient in keys:
+            assert book.latest(user, purpose, recipient=recipient or None, at=at) == \
+                expected.get((user, purpose, recipient)), (user, purpose, recipient, at)
+    ever = log_latest(store, None)
+    assert ever[("p_u03", "personalization", "")].given_at > utcnow()
+    for user in users:
+        assert book.in_force(user) == sorted(
+            (r for k, r in ever.items() if k[0] == user), key=lambda r: (r.purpose, r.recipient))
+        standing, now = book.standing(user), log_latest(store, utcnow())
+        for _user, purpose, recipient in (k for k in keys if k[0] == user):
+            assert standing.records.get((purpose, recipient)) == now.get((user, purpose,
+                                                                          recipient))
+            single = book.allows(user, purpose, recipient=recipient or None)
+            mine = standing.allows(purpose, recipient=recipient or None)
+            assert (mine.allowed, mine.reason, mine.record) == (single.allowed, single.reason,
+                                                                single.record)
+        one = book.standing(user, ("personalization",))
+        assert one.records == {k: r for k, r in standing.records.items()
+                               if k[0] == "personalization"}
+        with pytest.raises(ProfileguardError, match="were not read"):
+            one.allows("advertising")
     store.close()

@@ -4,6 +4,8 @@ decision), JSON answers, and the server settings behind them."""
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +18,10 @@ from server_harness import Served
 
 from profileguard.errors import ProfileguardError
 from profileguard.model.explain import ExplainedTag
-from profileguard.server.answers import json_answer
-from profileguard.server.explained import ExplainedProfiles
+from profileguard.server.answers import json_answer, json_text
+from profileguard.server.explained import ExplainedProfiles, SnapshotTag
 from profileguard.server.ledger_writer import LedgerWriter
+from profileguard.server.people import visible_profile
 from profileguard.store.ledger import Ledger
 from profileguard.store.ledger_verify import verify
 from profileguard.store.operational import OperationalStore
@@ -228,16 +231,72 @@ def test_a_bad_profile_cache_setting_names_the_variable(monkeypatch: pytest.Monk
         app.state.pg.close()
 
 
+def test_a_worker_freezes_what_start_up_loaded_out_of_the_collectors_way(
+        monkeypatch: pytest.MonkeyPatch, built_ws: Path) -> None:
+    import gc
+
+    from profileguard.server.app import MANIFEST_ENV, app_from_env
+
+    monkeypatch.setenv(MANIFEST_ENV, str(built_ws))
+    gc.unfreeze()
+    app = app_from_env()
+    try:
+        assert gc.get_freeze_count() > 10_000  # modules, manifest, catalogs
+    finally:
+        gc.unfreeze()  # the test process goes on: let the collector see it again
+        app.state.pg.close()
+
+
 def test_kept_tags_hold_dates_and_decimals_in_their_json_form_also_inside_lists() -> None:
     import datetime as dt
     from decimal import Decimal
 
-    from profileguard.server.explained import json_ready
-
     body = {"inputs": {"days": [dt.date(2026, 10, 1), dt.datetime(2026, 10, 2, 8, 30)],
                        "total": Decimal("12.50"), "count": Decimal("3"), "kinds": {"a"}}}
-    assert json_ready(body) == {"inputs": {"days": ["2026-10-01", "2026-10-02T08:30:00"],
-                                           "total": 12.5, "count": 3, "kinds": ["a"]}}
+    kept = SnapshotTag.of_body("t", "p", (), body)
+    assert kept.body() == {"inputs": {"days": ["2026-10-01", "2026-10-02T08:30:00"],
+                                      "total": 12.5, "count": 3, "kinds": ["a"]}}
+    assert kept.nonfinite is None and json.loads(kept.wire) == kept.body()
+
+
+def test_a_kept_tag_without_a_number_is_null_on_the_wire_and_nan_on_the_pages() -> None:
+    kept = SnapshotTag.of_body("t", "p", (), {"tag": "城市", "confidence": float("nan")})
+    assert kept.wire == '{"tag":"城市","confidence":null}'
+    assert math.isnan(kept.body()["confidence"])
+
+
+def test_a_staff_read_answers_exactly_the_json_of_the_visible_profile(served: Served) -> None:
+    pid = served.svc.store.resolve(ADULT)
+    tag = visible_profile(served.svc, pid, "en", purpose="personalization")[0]["tag"]
+    served.svc.book.correct_tag(pid, tag, "mine")
+    r = served.client.get(f"/api/users/{ADULT}/profile",
+                          params={"purpose": "personalization", "lang": "en"},
+                          headers=served.as_staff("dpo"))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    tags = visible_profile(served.svc, pid, "en", purpose="personalization")
+    assert any(t["tag"] == tag and t["value"] == "mine" for t in tags)
+    assert r.content == json_text({"user": pid, "purpose": "personalization",
+                                   "tags": tags}).encode()
+
+
+def test_a_withdrawal_made_through_another_worker_hides_the_tags_at_the_next_read(
+        served: Served) -> None:
+    from profileguard.consent import ConsentBook
+
+    def tags() -> list[str]:
+        r = served.client.get(f"/api/users/{ADULT}/profile",
+                              params={"purpose": "personalization"},
+                              headers=served.as_staff("dpo"))
+        assert r.status_code == 200, r.text
+        return [t["tag"] for t in r.json()["tags"]]
+
+    assert tags()  # read once: the person's tags are kept by this worker now
+    other = OperationalStore(served.svc.store.url)  # another worker's own connections
+    try:
+        ConsentBook(other).withdraw(served.svc.store.resolve(ADULT), "personalization")
+    finally:
+        other.close()
+    assert tags() == []
 
 
 def test_serve_gives_workers_a_minute_to_start_on_a_busy_machine(
@@ -262,3 +321,22 @@ def test_serve_gives_workers_a_minute_to_start_on_a_busy_machine(
                                        "--no-pending"])
     assert out.exit_code == 0, out.output
     assert seen["workers"] == 2 and seen["timeout_worker_healthcheck"] == WORKER_START_S == 60
+
+
+def test_each_tag_is_shown_under_the_consent_its_own_categories_need(served: Served) -> None:
+    """Two tags of one purpose: a general consent covers the one over purchase history, not
+    the one that infers health (sensitive PI, PIPL 29: separate consent) — whichever comes
+    first, the decision is made for each tag's categories, not once per purpose."""
+    from profileguard.server.people import visible_tags
+
+    pid = served.svc.store.resolve(ADULT)
+    plain = SnapshotTag.of_body("spend_band", "personalization",
+                                ("user.behavior.purchase_history",), {"tag": "spend_band"})
+    health = SnapshotTag.of_body("pregnancy_likely", "personalization",
+                                 ("user.health_and_medical",), {"tag": "pregnancy_likely"})
+    book = served.svc.book
+    assert book.allows(pid, "personalization", categories=plain.categories).allowed
+    assert not book.allows(pid, "personalization", categories=health.categories).allowed
+    for order in ((plain, health), (health, plain)):
+        shown = [t.tag for t in visible_tags(served.svc, pid, "en", snapshot=order)]
+        assert shown == ["spend_band"]

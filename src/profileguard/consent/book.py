@@ -5,13 +5,16 @@ Consents are an append-only history per user × purpose × recipient; the latest
 ledger in the same transaction as the row, so the history and the ledger cannot disagree;
 the same transaction folds the row into ``consents_current`` (the record in force per user ×
 purpose × recipient, derived from the log: see :mod:`profileguard.store.consents_current`).
+"Which record is in force?" is read from that table (one keyed row instead of a walk of the
+log); the log is folded only for a decision as of a moment before that record was given.
 Users appear by pseudonymous id only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -46,20 +49,94 @@ def check_values(status: str, consent_type: str, where: str = "") -> None:
                                 f"of {', '.join(CONSENT_TYPES)}")
 
 
+_cc = t.consents_current.c
+#: the full log row of each record in force of one person (``consents_current`` points at
+#: it); the hot reads below are built once, so a read only binds its values
+_IN_FORCE_OF = sa.select(t.consents).join(
+    t.consents_current, _cc.consent_id == t.consents.c.id).where(
+    _cc.user_pid == sa.bindparam("user_pid"))
+_IN_FORCE_FOR = _IN_FORCE_OF.where(_cc.purpose.in_(sa.bindparam("purposes", expanding=True)))
+_IN_FORCE_KEY = _IN_FORCE_OF.where(_cc.purpose == sa.bindparam("purpose"),
+                                   _cc.recipient == sa.bindparam("recipient"))
+
+
 def _latest(
     conn: sa.Connection, user_pid: str, purpose: str, key: str, at: dt.datetime | None
 ) -> ConsentRecord | None:
+    """The record in force at ``at`` (None: the latest ever): read from
+    ``consents_current``; the log is folded only when that record is dated after ``at``."""
+    row = conn.execute(_IN_FORCE_KEY, {"user_pid": user_pid, "purpose": purpose,
+                                       "recipient": key}).first()
+    found = None if row is None else row_to_record(row._mapping)
+    if found is None or at is None or found.given_at <= as_utc(at):
+        return found  # nothing in the log for this key either, or the log agrees
+    return _latest_in_log(conn, user_pid, purpose, key, at)
+
+
+def _latest_in_log(
+    conn: sa.Connection, user_pid: str, purpose: str, key: str, at: dt.datetime
+) -> ConsentRecord | None:
+    """The latest log record given at or before ``at`` (a decision "as of" the past)."""
     c = t.consents.c
     stmt = (
         sa.select(t.consents)
-        .where(c.user_pid == user_pid, c.purpose == purpose, c.recipient == key)
+        .where(c.user_pid == user_pid, c.purpose == purpose, c.recipient == key,
+               c.given_at <= as_utc(at))
         .order_by(c.given_at.desc(), c.id.desc())
         .limit(1)
     )
-    if at is not None:
-        stmt = stmt.where(c.given_at <= as_utc(at))
     row = conn.execute(stmt).first()
     return None if row is None else row_to_record(row._mapping)
+
+
+def _decide_for(
+    policy: ConsentPolicy,
+    user_pid: str,
+    purpose: str,
+    record: ConsentRecord | None,
+    preference: Preference,
+    *,
+    categories: Sequence[str],
+    recipient: str | None,
+    at: dt.datetime,
+    birth_date: dt.date | None,
+) -> Decision:
+    if birth_date is None and policy.birth_date_of is not None:
+        birth_date = policy.birth_date_of(user_pid)
+    return decide(policy, purpose, record, categories=categories, recipient=recipient,
+                  preference=preference, birth_date=birth_date, at=at)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What one person had decided at ``at``, read in one transaction: the preference
+    flags, the active tag overrides and every consent record in force.
+
+    A read that needs several answers about one person (a profile: objection,
+    corrections, the consent of each purpose shown) asks the store once instead of once
+    per answer; :meth:`allows` gives what :meth:`ConsentBook.allows` gives at ``at``.
+    """
+
+    policy: ConsentPolicy
+    user_pid: str
+    at: dt.datetime
+    preference: Preference
+    overrides: tuple[preferences.TagOverride, ...]
+    #: the record in force at ``at`` per (purpose, recipient key), of the purposes read
+    records: Mapping[tuple[str, str], ConsentRecord]
+    #: the purposes whose records were read (None: all)
+    purposes: frozenset[str] | None = None
+
+    def allows(
+        self, purpose: str, *, categories: Sequence[str] = (), recipient: str | None = None
+    ) -> Decision:
+        if self.purposes is not None and purpose not in self.purposes:
+            raise ProfileguardError(f"the consents of {purpose!r} were not read for this "
+                                    "standing; read it with that purpose")
+        record = self.records.get((purpose, record_key(self.policy, recipient)))
+        return _decide_for(self.policy, self.user_pid, purpose, record, self.preference,
+                           categories=categories, recipient=recipient, at=self.at,
+                           birth_date=None)
 
 
 class ConsentBook:
@@ -178,10 +255,10 @@ class ConsentBook:
 
     def in_force(self, user_pid: str) -> list[ConsentRecord]:
         """The record in force for each purpose × recipient the user ever decided on."""
-        latest: dict[tuple[str, str], ConsentRecord] = {}
-        for rec in self.history(user_pid):
-            latest[(rec.purpose, rec.recipient)] = rec
-        return sorted(latest.values(), key=lambda r: (r.purpose, r.recipient))
+        with self.store.read() as conn:
+            rows = conn.execute(_IN_FORCE_OF.order_by(_cc.purpose, _cc.recipient),
+                                {"user_pid": user_pid})
+            return [row_to_record(r._mapping) for r in rows]
 
     def allows(
         self,
@@ -199,18 +276,32 @@ class ConsentBook:
         with self.store.read() as conn:
             record = _latest(conn, user_pid, purpose, key, when)
             preference = preferences.get_in(conn, user_pid)
-        if birth_date is None and self.policy.birth_date_of is not None:
-            birth_date = self.policy.birth_date_of(user_pid)
-        return decide(
-            self.policy,
-            purpose,
-            record,
-            categories=categories,
-            recipient=recipient,
-            preference=preference,
-            birth_date=birth_date,
-            at=when,
-        )
+        return _decide_for(self.policy, user_pid, purpose, record, preference,
+                           categories=categories, recipient=recipient, at=when,
+                           birth_date=birth_date)
+
+    def standing(self, user_pid: str, purposes: Collection[str] | None = None) -> Standing:
+        """Everything the person has decided, now, in one transaction (see
+        :class:`Standing`); consents only of ``purposes`` when given."""
+        now = utcnow()
+        records: dict[tuple[str, str], ConsentRecord] = {}
+        with self.store.read() as conn:
+            preference = preferences.get_in(conn, user_pid)
+            overrides = tuple(preferences.overrides_in(conn, user_pid))
+            params: dict[str, Any] = {"user_pid": user_pid}
+            if purposes is not None:
+                params["purposes"] = list(purposes)
+            for row in conn.execute(_IN_FORCE_OF if purposes is None else _IN_FORCE_FOR,
+                                    params):
+                latest = row_to_record(row._mapping)
+                found: ConsentRecord | None = latest
+                if latest.given_at > now:  # dated later: the log knows the one in force now
+                    found = _latest_in_log(conn, user_pid, latest.purpose, latest.recipient,
+                                           now)
+                if found is not None:
+                    records[(latest.purpose, latest.recipient)] = found
+        return Standing(self.policy, user_pid, now, preference, overrides, records,
+                        None if purposes is None else frozenset(purposes))
 
     # -- preferences and tag overrides (see preferences.py) -----------------------------
 

@@ -46,11 +46,16 @@ def get(store: OperationalStore, user_pid: str) -> Preference:
         return get_in(conn, user_pid)
 
 
+_PREFERENCE = sa.select(t.preferences.c.objected, t.preferences.c.non_personalized).where(
+    t.preferences.c.user_pid == sa.bindparam("user_pid"))
+_ACTIVE = sa.select(t.tag_overrides).where(t.tag_overrides.c.active.is_(True)).order_by(
+    t.tag_overrides.c.id)
+#: one person's active overrides, built once (read on every profile read)
+_ACTIVE_OF = _ACTIVE.where(t.tag_overrides.c.user_pid == sa.bindparam("user_pid"))
+
+
 def get_in(conn: sa.Connection, user_pid: str) -> Preference:
-    p = t.preferences.c
-    row = conn.execute(
-        sa.select(p.objected, p.non_personalized).where(p.user_pid == user_pid)
-    ).first()
+    row = conn.execute(_PREFERENCE, {"user_pid": user_pid}).first()
     return Preference() if row is None else Preference(bool(row[0]), bool(row[1]))
 
 
@@ -141,16 +146,19 @@ def retire_override(store: OperationalStore, ledger: Ledger, override_id: int, a
 
 
 def active_overrides(store: OperationalStore, user_pid: str | None = None) -> list[TagOverride]:
-    o = t.tag_overrides.c
-    stmt = sa.select(t.tag_overrides).where(o.active.is_(True)).order_by(o.id)
-    if user_pid is not None:
-        stmt = stmt.where(o.user_pid == user_pid)
     with store.read() as conn:
-        return [
-            TagOverride(
-                id=int(r.id), user_pid=str(r.user_pid), tag=str(r.tag), action=str(r.action),
-                value=r.value, reason=r.reason, created_at=as_utc(r.created_at),
-                active=bool(r.active),
-            )
-            for r in conn.execute(stmt)
-        ]
+        return overrides_in(conn, user_pid)
+
+
+def overrides_in(conn: sa.Connection, user_pid: str | None = None) -> list[TagOverride]:
+    """:func:`active_overrides` inside a transaction the caller holds."""
+    rows = (conn.execute(_ACTIVE) if user_pid is None
+            else conn.execute(_ACTIVE_OF, {"user_pid": user_pid}))
+    return [
+        TagOverride(
+            id=int(r.id), user_pid=str(r.user_pid), tag=str(r.tag), action=str(r.action),
+            value=r.value, reason=r.reason, created_at=as_utc(r.created_at),
+            active=bool(r.active),
+        )
+        for r in rows
+    ]

@@ -9,8 +9,9 @@ Staff reads state a purpose, see only the tags that serve it, and are written to
 ledger (who, which person, which purpose, which tags) before the answer leaves (through
 the worker's :class:`~profileguard.server.ledger_writer.LedgerWriter`, which commits the
 entries of concurrent reads together). The snapshot part of a profile is rendered once
-per person and worker (:mod:`profileguard.server.explained`); the decisions are read
-every time.
+per person and worker (:mod:`profileguard.server.explained`) and kept as JSON text, so a
+staff read's answer is joined from it; the person's decisions are read every time, in one
+transaction (:meth:`ConsentBook.standing <profileguard.consent.book.ConsentBook.standing>`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from profileguard.model.explain import KIND_LABEL, ExplainedTag, profile_of
 from profileguard.pipeline.services import Services
+from profileguard.server.answers import json_text
 from profileguard.server.errors import ApiError
 from profileguard.server.explained import SnapshotTag
 from profileguard.server.keys import StaffKey
@@ -80,36 +82,47 @@ async def explained_async(svc: Services, pid: str, lang: str) -> tuple[SnapshotT
     return await run_in_threadpool(explained, svc, pid, lang)
 
 
-def visible_profile(svc: Services, pid: str, lang: str = "zh",
-                    purpose: str | None = None,
-                    snapshot: tuple[SnapshotTag, ...] | None = None) -> list[dict[str, Any]]:
-    """The person's tags as they stand now (decisions since the build applied);
-    ``snapshot`` is the person's :func:`explained` tags when the caller has them."""
-    if svc.book.preference(pid).objected:
+def visible_tags(svc: Services, pid: str, lang: str = "zh", purpose: str | None = None,
+                 snapshot: tuple[SnapshotTag, ...] | None = None) -> list[SnapshotTag]:
+    """The person's tags as they stand now (decisions since the build applied, read in one
+    transaction); ``snapshot`` is the person's :func:`explained` tags when the caller has
+    them. Kept tags come back as they are kept; a corrected tag is a new one."""
+    standing = svc.book.standing(pid, None if purpose is None else (purpose,))
+    if standing.preference.objected:
         return []
-    active = svc.book.overrides(pid)
-    deleted = {o.tag for o in active if o.action == "delete"}
-    corrected = {o.tag: o.value for o in active if o.action == "correct"}
-    allowed: dict[str, bool] = {}
+    deleted = {o.tag for o in standing.overrides if o.action == "delete"}
+    corrected = {o.tag: o.value for o in standing.overrides if o.action == "correct"}
+    # one decision per purpose AND category set: a tag over sensitive PI needs the separate
+    # consent its categories call for, which another tag of the same purpose does not
+    allowed: dict[tuple[str, tuple[str, ...]], bool] = {}
     out = []
     for tag in snapshot if snapshot is not None else explained(svc, pid, lang):
         if tag.tag in deleted or (purpose is not None and tag.purpose != purpose):
             continue
-        if tag.purpose not in allowed:
-            allowed[tag.purpose] = svc.book.allows(pid, tag.purpose,
-                                                   categories=tag.categories).allowed
-        if not allowed[tag.purpose]:
+        key = (tag.purpose, tuple(tag.categories))
+        if key not in allowed:
+            allowed[key] = standing.allows(tag.purpose, categories=tag.categories).allowed
+        if not allowed[key]:
             continue
-        item = dict(tag.body)  # the kept body is shared: change a copy
-        if tag.tag in corrected:
-            item.update(value=corrected[tag.tag], kind="corrected", confidence=1.0,
-                        kind_label=KIND_LABEL["corrected"][lang if lang in ("zh", "en")
-                                                           else "en"],
-                        explanation=("您已将此标签更正为 " if lang == "zh"
-                                     else "You corrected this tag to ")
-                        + str(corrected[tag.tag]))
-        out.append(item)
+        out.append(_corrected(tag, corrected[tag.tag], lang) if tag.tag in corrected else tag)
     return out
+
+
+def _corrected(tag: SnapshotTag, value: str | None, lang: str) -> SnapshotTag:
+    """``tag`` showing the value the person corrected it to (the kept tag is unchanged)."""
+    body = tag.body()
+    body.update(value=value, kind="corrected", confidence=1.0,
+                kind_label=KIND_LABEL["corrected"][lang if lang in ("zh", "en") else "en"],
+                explanation=("您已将此标签更正为 " if lang == "zh" else "You corrected this tag to ")
+                + str(value))
+    return SnapshotTag.of_body(tag.tag, tag.purpose, tag.categories, body)
+
+
+def visible_profile(svc: Services, pid: str, lang: str = "zh",
+                    purpose: str | None = None,
+                    snapshot: tuple[SnapshotTag, ...] | None = None) -> list[dict[str, Any]]:
+    """:func:`visible_tags` as dicts (for pages and answers that are not assembled)."""
+    return [tag.body() for tag in visible_tags(svc, pid, lang, purpose, snapshot)]
 
 
 def pending_tags(svc: Services, pid: str) -> int:
@@ -175,13 +188,14 @@ async def staff_person(svc: Services, key: StaffKey, user: str, purpose: str) ->
 
 
 async def staff_profile(svc: Services, ledger: LedgerWriter, key: StaffKey, user: str,
-                        purpose: str, lang: str, endpoint: str) -> dict[str, Any]:
-    """A staff read of a person's tags for ``purpose``, returned once its ledger entry is
-    committed."""
+                        purpose: str, lang: str, endpoint: str) -> str:
+    """A staff read of a person's tags for ``purpose``, as the JSON text of the answer
+    ``{"user", "purpose", "tags"}`` (joined from the kept tags' text), returned once its
+    ledger entry is committed."""
     pid = await staff_person(svc, key, user, purpose)
     snapshot = await explained_async(svc, pid, lang)
-    tags = await from_store(svc, visible_profile, svc, pid, lang, purpose=purpose,
-                            snapshot=snapshot)
+    tags = await from_store(svc, visible_tags, svc, pid, lang, purpose, snapshot)
     await ledger.append_async("profile.read", key.actor, pid, {
-        "purpose": purpose, "tags": [t["tag"] for t in tags], "endpoint": endpoint})
-    return {"user": pid, "purpose": purpose, "tags": tags}
+        "purpose": purpose, "tags": [t.tag for t in tags], "endpoint": endpoint})
+    return (f'{{"user":{json_text(pid)},"purpose":{json_text(purpose)},"tags":['
+            + ",".join(t.wire for t in tags) + "]}")

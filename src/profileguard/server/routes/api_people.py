@@ -15,7 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
 from profileguard.server.access import staff
-from profileguard.server.answers import json_answer
+from profileguard.server.answers import json_answer, text_answer
 from profileguard.server.keys import StaffKey
 from profileguard.server.people import from_store, staff_person, staff_profile
 from profileguard.server.recs import recommend_for
@@ -34,7 +34,7 @@ async def profile(request: Request, *, user: str, purpose: str = PurposeQ,
                   lang: Lang = "zh",
                   key: Annotated[StaffKey, Depends(staff(*PERSON_ROLES))]) -> Response:
     state = state_of(request)
-    return json_answer(await staff_profile(state.svc, state.ledger, key, user, purpose,
+    return text_answer(await staff_profile(state.svc, state.ledger, key, user, purpose,
                                            lang, "profile"))
 
 
