@@ -122,12 +122,11 @@ def test_an_entry_the_ledger_refuses_fails_alone_and_the_rest_of_its_group_commi
 
 def test_a_failed_commit_fails_every_read_of_the_group_and_writes_none_of_it(
         ledger: Ledger) -> None:
-    class Failing(Ledger):
-        def append(self, kind: str, actor: str, subject_pid: str | None,
-                   payload: Any = None, **kw: Any) -> Any:
-            if payload and payload.get("boom"):
+    class Failing(Ledger):  # the group's insert fails (e.g. the disk is full)
+        def append_many(self, conn: Any, items: Any) -> Any:
+            if any(payload.get("boom") for *_, payload in items):
                 raise RuntimeError("disk full")
-            return super().append(kind, actor, subject_pid, payload, **kw)
+            return super().append_many(conn, items)
 
     failing = Failing(ledger.store)
     writer = LedgerWriter(failing)

@@ -5,8 +5,8 @@ leaves. One write transaction per read makes every read pay for taking the write
 (an OS lock and SQLite's ``BEGIN IMMEDIATE``, shared with the other workers) and for a
 commit. :class:`LedgerWriter` keeps one writer thread per worker: a request hands its
 entry over and waits; the thread takes every entry waiting at that moment, appends them
-in order through :meth:`Ledger.append <profileguard.store.ledger.Ledger.append>` inside
-one write transaction, commits, and only then releases the waiting requests. Under load
+in order through :meth:`Ledger.append_many <profileguard.store.ledger.Ledger.append_many>`
+(one head read, one multi-row insert) inside one write transaction, commits, and only then releases the waiting requests. Under load
 many reads share one lock and one commit; alone, a read waits for its own commit, as
 before (no timer holds entries back).
 
@@ -125,19 +125,17 @@ class LedgerWriter:
         written: list[tuple[_Pending, LedgerEntry]] = []
         try:
             with self.ledger.store.write() as conn:
-                for item in group:
-                    try:
-                        entry = self.ledger.append(item.kind, item.actor, item.subject,
-                                                   item.payload, conn=conn)
-                    except ProfileguardError as exc:  # refused before anything was written
-                        item.done.set_exception(exc)
-                        continue
-                    written.append((item, entry))
+                answers = self.ledger.append_many(
+                    conn, [(i.kind, i.actor, i.subject, i.payload) for i in group])
         except Exception as exc:  # the group's transaction rolled back: none of it is written
             for item in group:
-                if not item.done.done():
-                    item.done.set_exception(exc)
+                item.done.set_exception(exc)
             return
+        for item, answer in zip(group, answers, strict=True):
+            if isinstance(answer, LedgerEntry):
+                written.append((item, answer))
+            else:  # refused before anything was written; the rest committed
+                item.done.set_exception(answer)
         self.groups += 1
         self.entries += len(written)
         for item, entry in written:

@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +102,31 @@ def find_raw_identifier(value: Any, path: str = "payload") -> str | None:
     return None
 
 
+#: the head of the chain (built once: the read path asks for it on every group commit)
+_HEAD = sa.select(t.ledger.c.seq, t.ledger.c.hash).order_by(t.ledger.c.seq.desc()).limit(1)
+#: marks, in :meth:`Ledger.append_many`'s answer, the places of the accepted entries
+_ACCEPTED: Any = object()
+
+
+def _refusal(kind: str, actor: str, subject: str | None,
+             payload: Mapping[str, Any]) -> ProfileguardError | None:
+    """Why the ledger refuses this entry (a raw identifier in it), or None."""
+    for label, value in (("subject", subject), ("actor", actor), ("kind", kind)):
+        found = find_raw_identifier(value, label) if value is not None else None
+        if found:
+            return ProfileguardError(
+                f"ledger entry {kind!r} refused: {found}; the ledger holds pseudonymous "
+                "ids only (pass the user's pid, e.g. from OperationalStore.resolve)"
+            )
+    found = find_raw_identifier(payload)
+    if found:
+        return ProfileguardError(
+            f"ledger entry {kind!r} refused: {found}; the ledger holds pseudonymous ids "
+            "only, put raw values in the operational tables and reference them by id"
+        )
+    return None
+
+
 class Ledger:
     """Append-only hash chain in the operational store's ``ledger`` table."""
 
@@ -123,63 +148,64 @@ class Ledger:
         Pass ``conn`` to commit the entry together with the change it records.
         """
         body_payload = dict(payload or {})
-        for label, value in (("subject", subject_pid), ("actor", actor), ("kind", kind)):
-            found = find_raw_identifier(value, label) if value is not None else None
-            if found:
-                raise ProfileguardError(
-                    f"ledger entry {kind!r} refused: {found}; the ledger holds pseudonymous "
-                    "ids only (pass the user's pid, e.g. from OperationalStore.resolve)"
-                )
-        found = find_raw_identifier(body_payload)
-        if found:
-            raise ProfileguardError(
-                f"ledger entry {kind!r} refused: {found}; the ledger holds pseudonymous ids "
-                "only, put raw values in the operational tables and reference them by id"
-            )
+        refused = _refusal(kind, actor, subject_pid, body_payload)
+        if refused is not None:
+            raise refused
+        item = (kind, actor, subject_pid, body_payload)
         if conn is not None:
-            return self._append(conn, kind, actor, subject_pid, body_payload, ts)
+            return self._chain(conn, [item], ts)[0]
         with self.store.write() as own:
-            return self._append(own, kind, actor, subject_pid, body_payload, ts)
+            return self._chain(own, [item], ts)[0]
 
-    def _append(
+    def append_many(
+        self, conn: sa.Connection, items: Sequence[tuple[str, str, str | None, Mapping[str, Any]]]
+    ) -> list[LedgerEntry | ProfileguardError]:
+        """Append ``(kind, actor, subject_pid, payload)`` entries in order inside ``conn``'s
+        write transaction, with one read of the head and one multi-row insert — the
+        server's group commit, where a per-entry round trip would be most of the cost.
+
+        An entry refused for a raw identifier is not written; its error takes its place
+        in the answer and the others are chained as if it had never been asked for.
+        """
+        answers: list[LedgerEntry | ProfileguardError] = []
+        accepted: list[tuple[str, str, str | None, dict[str, Any]]] = []
+        for kind, actor, subject, payload in items:
+            body = dict(payload)
+            refused = _refusal(kind, actor, subject, body)
+            answers.append(refused if refused is not None else _ACCEPTED)
+            if refused is None:
+                accepted.append((kind, actor, subject, body))
+        chained = iter(self._chain(conn, accepted, None) if accepted else [])
+        return [next(chained) if a is _ACCEPTED else a for a in answers]
+
+    def _chain(
         self,
         conn: sa.Connection,
-        kind: str,
-        actor: str,
-        subject: str | None,
-        payload: dict[str, Any],
+        items: Sequence[tuple[str, str, str | None, dict[str, Any]]],
         ts: dt.datetime | None,
-    ) -> LedgerEntry:
+    ) -> list[LedgerEntry]:
+        """Link ``items`` to the head, in order, and insert them (the caller holds the
+        write transaction; the chain lock is taken here before the head is read)."""
         self.store.lock(conn, LEDGER_LOCK_KEY)
-        head = conn.execute(
-            sa.select(t.ledger.c.seq, t.ledger.c.hash).order_by(t.ledger.c.seq.desc()).limit(1)
-        ).first()
-        seq, prev = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
-        when = (ts or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-        entry = LedgerEntry(
-            seq=seq,
-            ts=when.isoformat(timespec="microseconds").replace("+00:00", "Z"),
-            kind=kind,
-            actor=actor,
-            subject=subject,
-            payload=json.loads(canonical_json(payload)),
-            prev_hash=prev,
-            hash="",
-        )
-        digest = entry_hash(prev, entry.body())
-        conn.execute(
-            t.ledger.insert().values(
-                seq=seq,
-                ts=entry.ts,
-                kind=kind,
-                actor=actor,
-                subject=subject,
-                payload=canonical_json(entry.payload),
-                prev_hash=prev,
-                hash=digest,
-            )
-        )
-        return LedgerEntry(**{**entry.__dict__, "hash": digest})
+        head = conn.execute(_HEAD).first()
+        seq, prev = (0, GENESIS) if head is None else (int(head[0]), str(head[1]))
+        entries: list[LedgerEntry] = []
+        rows: list[dict[str, Any]] = []
+        for kind, actor, subject, payload in items:
+            seq += 1
+            when = (ts or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+            stamp = when.isoformat(timespec="microseconds").replace("+00:00", "Z")
+            text = canonical_json(payload)
+            entry = LedgerEntry(seq=seq, ts=stamp, kind=kind, actor=actor, subject=subject,
+                                payload=json.loads(text), prev_hash=prev, hash="")
+            digest = entry_hash(prev, entry.body())
+            entries.append(LedgerEntry(**{**entry.__dict__, "hash": digest}))
+            rows.append({"seq": seq, "ts": stamp, "kind": kind, "actor": actor,
+                         "subject": subject, "payload": canonical_json(entry.payload),
+                         "prev_hash": prev, "hash": digest})
+            prev = digest
+        conn.execute(t.ledger.insert(), rows)
+        return entries
 
     def head(self) -> LedgerEntry | None:
         entries = self.tail(1)
