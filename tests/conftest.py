@@ -12,8 +12,12 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from profileguard.store.ledger import Ledger
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_HOST, PG_PORT = "127.0.0.1", 5432
@@ -135,3 +139,14 @@ def built_ws(built_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "built"
     shutil.copytree(built_template, target)
     return target / "profileguard.yaml"
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    """A ledger over a fresh SQLite operational store."""
+    from profileguard.store.ledger import Ledger
+    from profileguard.store.operational import OperationalStore
+
+    store = OperationalStore(f"sqlite:///{tmp_path / 'state.db'}")
+    yield Ledger(store)
+    store.engine.dispose()

@@ -6,31 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter
-from typing import Any
 
-import sqlalchemy as sa
-
+from consent_log import in_force_from_log
 from profileguard.audit import facts
 from profileguard.audit.context import ConsentCount
 from profileguard.consent import ConsentBook, ConsentPolicy
-from profileguard.store import tables as t
 from profileguard.store.engine import DuckDBEngine
-from profileguard.store.operational import OperationalStore, as_utc
+from profileguard.store.operational import OperationalStore
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 KEY = b"audit-consent-facts-key-00000000"
 KIDS = {"p_u01", "p_u02", "p_u03", "p_u04"}
-
-
-def in_force_from_log(store: OperationalStore) -> dict[tuple[str, str, str], Any]:
-    latest: dict[tuple[str, str, str], Any] = {}
-    with store.read() as conn:
-        for r in conn.execute(sa.select(t.consents)):
-            key = (r.user_pid, r.purpose, r.recipient)
-            old = latest.get(key)
-            if old is None or (as_utc(r.given_at), r.id) > (as_utc(old.given_at), old.id):
-                latest[key] = r
-    return latest
 
 
 def populated(state_url: str) -> tuple[OperationalStore, ConsentBook]:

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from test_consent_book import T0, make_policy
 
+from consent_log import in_force_from_log
 from profileguard.consent import ConsentBook
 from profileguard.consent.decisions import ConsentRecord, row_to_record
 from profileguard.errors import ProfileguardError
@@ -30,15 +31,8 @@ FIELDS = ("consent_id", "status", "consent_type", "notice_version", "pre_ticked"
 
 def from_log(store: OperationalStore) -> dict[tuple[str, str, str], tuple[Any, ...]]:
     """The record in force per key, computed in Python from the whole log."""
-    latest: dict[tuple[str, str, str], Any] = {}
-    with store.read() as conn:
-        for r in conn.execute(sa.select(t.consents)):
-            key = (r.user_pid, r.purpose, r.recipient)
-            old = latest.get(key)
-            if old is None or (as_utc(r.given_at), r.id) > (as_utc(old.given_at), old.id):
-                latest[key] = r
     return {k: (r.id, r.status, r.consent_type, r.notice_version, bool(r.pre_ticked),
-                bool(r.bundled), as_utc(r.given_at)) for k, r in latest.items()}
+                bool(r.bundled), as_utc(r.given_at)) for k, r in in_force_from_log(store).items()}
 
 
 def current(store: OperationalStore) -> dict[tuple[str, str, str], tuple[Any, ...]]:

@@ -8,7 +8,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,6 @@ from profileguard.store.operational import OperationalStore
 
 ADULT = "U0000004"  # has personalization consent and tags in the 300-user demo
 PID = "p" * 64
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    store = OperationalStore(f"sqlite:///{tmp_path / 'state.db'}")
-    yield Ledger(store)
-    store.engine.dispose()
 
 
 def _wait_for(condition: Callable[[], bool], what: str) -> None:

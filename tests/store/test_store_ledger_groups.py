@@ -4,25 +4,13 @@ without breaking the others' links."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from profileguard.errors import ProfileguardError
 from profileguard.store.ledger import Ledger, LedgerEntry, entry_hash
 from profileguard.store.ledger_verify import verify
-from profileguard.store.operational import OperationalStore
 
 PID = "p" * 64
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    store = OperationalStore(f"sqlite:///{tmp_path / 'state.db'}")
-    yield Ledger(store)
-    store.engine.dispose()
 
 
 def test_a_group_extends_the_chain_in_order_and_skips_a_refused_entry(ledger: Ledger) -> None:

@@ -7,7 +7,7 @@ catalog transaction, reconciliation — with :func:`spark_stage` in place of Duc
 
 * the file is read by Spark in place; its footer (read by pyarrow, no job) names the
   columns, which are renamed (``columns:``) and refused when undeclared exactly as on
-  DuckDB (``stage._canonical``); ``__row`` is Spark's Parquet ``row_index`` + 1, the
+  DuckDB (``stage.canonical``); ``__row`` is Spark's Parquet ``row_index`` + 1, the
   1-based row DuckDB's ``file_row_number + 1`` gives;
 * every transform (the person's id always pseudonymized, ``pseudonymize``, ``truncate_ip``,
   ``mask``, ``mask: true``...) runs once per DISTINCT value of its column, by the very
@@ -37,10 +37,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from profileguard.collect.ingest import INGEST_FILES
-from profileguard.collect.pii_gate import SAMPLE_ROWS, ColumnScan, mask_undeclared, scan_sample
+from profileguard.collect.pii_gate import SAMPLE_ROWS, ColumnScan, scan_sample
 from profileguard.collect.readers import ROW, SourceFile
-from profileguard.collect.stage import Progress, Staged, _canonical, transform_kind
-from profileguard.collect.transforms import apply_transform
+from profileguard.collect.stage import (
+    Progress,
+    Staged,
+    Transform,
+    canonical,
+    plan_columns,
+    transform_kind,
+    transform_values,
+)
 from profileguard.errors import ProfileguardError
 from profileguard.manifest.model import FieldDecl, Manifest, Source
 from profileguard.store.engine import DuckDBEngine
@@ -107,10 +114,6 @@ def refuse_spark_sources(duck: DuckDBEngine, names: Iterable[str]) -> None:
             "in .profileguard/spark-warehouse/): ingest them with --engine spark")
 
 
-#: what one transformed column gets: (column, transform kind, declaration if ``mask: true``)
-Transform = tuple[str, str, FieldDecl | None]
-
-
 def transform_batches(todo: tuple[Transform, ...], key: bytes,
                       batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Executor side: distinct values ``v`` of column number ``c`` in, ``(c, v, out)`` out —
@@ -120,10 +123,8 @@ def transform_batches(todo: tuple[Transform, ...], key: bytes,
         for code in pc.unique(codes).to_pylist():
             mine = pc.equal(codes, code)
             some = values.filter(mine)
-            column, kind, masked = todo[code]
-            out = (mask_undeclared(some, column, masked) if masked is not None
-                   else apply_transform(kind, some, key))
-            yield pa.RecordBatch.from_arrays([codes.filter(mine), some, out.cast(pa.string())],
+            out = transform_values(todo[code], some, key)
+            yield pa.RecordBatch.from_arrays([codes.filter(mine), some, out],
                                              schema=_MAPPED)
 
 
@@ -138,7 +139,7 @@ def _raw_view(engine: SparkEngine, sf: SourceFile, source: Source,
         names = pq.read_schema(sf.path).names
     except (pa.ArrowInvalid, OSError) as exc:
         raise ProfileguardError(f"{sf.path}: not a readable Parquet file: {exc}") from None
-    found = _canonical(names, source, declared, refused)
+    found = canonical(names, source, declared, refused)
     frame = engine.spark.read.parquet(sf.path)
     cols = [(F.col(f"`{found[c]}`") if c in found else F.lit(None).cast("string")).alias(c)
             for c in keep]
@@ -187,20 +188,7 @@ def spark_stage(engine: SparkEngine, sf: SourceFile, source: Source,
             progress(label, rows)
         scans = _scan(engine, raw, [c for c in keep if declared[c].type == "string" and
                                     transform_kind(c, declared[c], source) == "none"], declared)
-        select: list[str] = [f"s.{ROW}"]
-        types: dict[str, str] = {}
-        todo: list[Transform] = []
-        for col in keep:
-            decl = declared[col]
-            kind = transform_kind(col, decl, source)
-            masked = kind == "none" and decl.type == "string" and decl.mask
-            if kind == "none" and not masked:
-                select.append(f"s.{q(col)}")
-                types[col] = raw_types[col]
-                continue
-            select.append(f"m{len(todo)}.out AS {q(col)}")
-            types[col] = "VARCHAR"
-            todo.append((col, kind, decl if masked else None))
+        select, types, todo = plan_columns(keep, declared, source, raw_types)
         joins, users = _transform(engine, raw, todo, key, f"{label}_{serial}", objects,
                                   source.user if want_users else None)
         staged = f"_stage_{label}_{serial}"

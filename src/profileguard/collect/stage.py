@@ -91,11 +91,48 @@ def transform_kind(column: str, decl: FieldDecl, source: Source) -> str:
     return "pseudonymize" if column == source.user else decl.transform
 
 
+#: a column staged through a per-distinct-value mapping: (column, transform kind, its
+#: declaration when it is text masked as undeclared PI — ``mask: true`` — else None)
+Transform = tuple[str, str, FieldDecl | None]
+
+
+def plan_columns(keep: list[str], declared: dict[str, FieldDecl], source: Source,
+                 raw_types: dict[str, str]) -> tuple[list[str], dict[str, str], list[Transform]]:
+    """The staged relation of every engine: its select list over the raw columns ``s``
+    (``s.<column>`` for a column stored as read, ``m<i>.out`` for the i-th transformed one,
+    whose mapping the engine joins as ``m<i>``), the staged types, and the transforms."""
+    select: list[str] = [f"s.{ROW}"]
+    types: dict[str, str] = {}
+    todo: list[Transform] = []
+    for col in keep:
+        decl = declared[col]
+        kind = transform_kind(col, decl, source)
+        masked = kind == "none" and decl.type == "string" and decl.mask
+        if kind == "none" and not masked:
+            select.append(f"s.{q(col)}")
+            types[col] = raw_types[col]
+            continue
+        select.append(f"m{len(todo)}.out AS {q(col)}")
+        types[col] = "VARCHAR"
+        todo.append((col, kind, decl if masked else None))
+    return select, types, todo
+
+
+def transform_values(transform: Transform, values: pa.Array, key: bytes,
+                     cache: dict[str, str] | None = None) -> pa.Array:
+    """The staged text of distinct ``values`` of one transformed column (both engines call
+    this, so both store the same bytes)."""
+    column, kind, masked = transform
+    if masked is not None:
+        return mask_undeclared(values, column, masked).cast(pa.string())
+    return apply_transform(kind, values, key, cache).cast(pa.string())
+
+
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _canonical(names: list[str], source: Source, declared: dict[str, FieldDecl],
+def canonical(names: list[str], source: Source, declared: dict[str, FieldDecl],
                refused: set[str]) -> dict[str, str]:
     """Canonical name → the file's column holding it (the first, if renames collide)."""
     found: dict[str, str] = {}
@@ -124,7 +161,7 @@ def _stage_parquet(engine: DuckDBEngine, sf: SourceFile, source: Source,
     # text at all: such files keep the Arrow path (text as Arrow renders it)
     if any("WITH TIME ZONE" in str(r[1]) or str(r[1]) == "BLOB" for r in described):
         return False
-    found = _canonical(names, source, declared, refused)
+    found = canonical(names, source, declared, refused)
     cols = [f"{q(found[c])} AS {q(c)}" if c in found else f"CAST(NULL AS VARCHAR) AS {q(c)}"
             for c in keep]
     engine.execute(
@@ -139,7 +176,7 @@ def _text_batches(batches: Iterator[pa.RecordBatch], source: Source,
                   progress: Progress | None, label: str) -> Iterator[pa.RecordBatch]:
     schema = pa.schema([pa.field(c, pa.string()) for c in keep] + [pa.field(ROW, pa.int64())])
     for batch in batches:
-        found = _canonical(batch.schema.names, source, declared, refused)
+        found = canonical(batch.schema.names, source, declared, refused)
         arrays: list[pa.Array] = []
         for col in keep:
             if col in found:
@@ -219,43 +256,27 @@ def stage_file(engine: DuckDBEngine, sf: SourceFile, source: Source,
         scanned = [c for c in keep if transform_kind(c, declared[c], source) == "none"
                    and declared[c].type == "string"]
         scans = _scan(engine, raw, scanned, declared, len(sf.malformed))
-        select: list[str] = [f"s.{ROW}"]
+        select, types, todo = plan_columns(keep, declared, source, raw_types)
         joins: list[str] = []
-        types: dict[str, str] = {}
         users: list[str] = []
-        transformed: set[str] = set()
-        for col in keep:
-            decl = declared[col]
-            kind = transform_kind(col, decl, source)
-            masked = kind == "none" and decl.type == "string" and decl.mask
-            if kind == "none" and not masked:
-                select.append(f"s.{q(col)}")
-                types[col] = raw_types[col]
-                continue
-            text = f"CAST(s.{q(col)} AS VARCHAR)"
+        for i, transform in enumerate(todo):
+            col = transform[0]
             distinct = engine.query_arrow(
                 f"SELECT DISTINCT CAST({q(col)} AS VARCHAR) AS v FROM {q(raw)} "
                 f"WHERE {q(col)} IS NOT NULL").column("v").combine_chunks()
             if col == source.user and want_users:
                 users = sorted(v for v in distinct.to_pylist() if v)
-            if masked:
-                out = mask_undeclared(distinct, col, decl)
-            else:
-                cache = _PID_CACHE.setdefault(key, {}) if col == source.user else None
-                out = apply_transform(kind, distinct, key, cache)
-            mapping = f"_stage_map_{label}_{serial}_{len(joins)}"
+            cache = _PID_CACHE.setdefault(key, {}) if col == source.user else None
+            out = transform_values(transform, distinct, key, cache)
+            mapping = f"_stage_map_{label}_{serial}_{i}"
             view = f"{mapping}_src"
-            engine.register_arrow(view, pa.table({"v": distinct, "out": out.cast(pa.string())}))
+            engine.register_arrow(view, pa.table({"v": distinct, "out": out}))
             try:
                 engine.execute(f"CREATE TEMP TABLE {q(mapping)} AS SELECT * FROM {q(view)}")
             finally:
                 engine.unregister_arrow(view)
             objects.append(("TABLE", mapping))
-            alias = f"m{len(joins)}"
-            joins.append(f"LEFT JOIN {q(mapping)} {alias} ON {alias}.v = {text}")
-            select.append(f"{alias}.out AS {q(col)}")
-            types[col] = "VARCHAR"
-            transformed.add(col)
+            joins.append(f"LEFT JOIN {q(mapping)} m{i} ON m{i}.v = CAST(s.{q(col)} AS VARCHAR)")
         staged = f"_stage_{label}_{serial}"
         engine.execute(f"CREATE TEMP VIEW {q(staged)} AS SELECT {', '.join(select)} "
                        f"FROM {q(raw)} s {' '.join(joins)}")
@@ -265,4 +286,4 @@ def stage_file(engine: DuckDBEngine, sf: SourceFile, source: Source,
         raise
     # views first (they depend on the tables and Arrow data), then the tables, then the data
     order = sorted(objects, key=lambda o: (o[0] != "VIEW", o[0] == ARROW))
-    return Staged(staged, rows, raw, types, users, scans, order, transformed)
+    return Staged(staged, rows, raw, types, users, scans, order, {c for c, _, _ in todo})

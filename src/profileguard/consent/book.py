@@ -67,10 +67,16 @@ def _latest(
     ``consents_current``; the log is folded only when that record is dated after ``at``."""
     row = conn.execute(_IN_FORCE_KEY, {"user_pid": user_pid, "purpose": purpose,
                                        "recipient": key}).first()
-    found = None if row is None else row_to_record(row._mapping)
-    if found is None or at is None or found.given_at <= as_utc(at):
-        return found  # nothing in the log for this key either, or the log agrees
-    return _latest_in_log(conn, user_pid, purpose, key, at)
+    return _as_of(conn, None if row is None else row_to_record(row._mapping), at)
+
+
+def _as_of(conn: sa.Connection, latest: ConsentRecord | None,
+           at: dt.datetime | None) -> ConsentRecord | None:
+    """The record in force at ``at``, given ``latest`` (the key's record in
+    ``consents_current``): itself, unless it was given after ``at`` — then the log's."""
+    if latest is None or at is None or latest.given_at <= as_utc(at):
+        return latest  # nothing in the log for this key either, or the log agrees
+    return _latest_in_log(conn, latest.user_pid, latest.purpose, latest.recipient, at)
 
 
 def _latest_in_log(
@@ -294,10 +300,7 @@ class ConsentBook:
             for row in conn.execute(_IN_FORCE_OF if purposes is None else _IN_FORCE_FOR,
                                     params):
                 latest = row_to_record(row._mapping)
-                found: ConsentRecord | None = latest
-                if latest.given_at > now:  # dated later: the log knows the one in force now
-                    found = _latest_in_log(conn, user_pid, latest.purpose, latest.recipient,
-                                           now)
+                found = _as_of(conn, latest, now)
                 if found is not None:
                     records[(latest.purpose, latest.recipient)] = found
         return Standing(self.policy, user_pid, now, preference, overrides, records,

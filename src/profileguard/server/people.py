@@ -99,7 +99,7 @@ def visible_tags(svc: Services, pid: str, lang: str = "zh", purpose: str | None 
     for tag in snapshot if snapshot is not None else explained(svc, pid, lang):
         if tag.tag in deleted or (purpose is not None and tag.purpose != purpose):
             continue
-        key = (tag.purpose, tuple(tag.categories))
+        key = (tag.purpose, tag.categories)
         if key not in allowed:
             allowed[key] = standing.allows(tag.purpose, categories=tag.categories).allowed
         if not allowed[key]:

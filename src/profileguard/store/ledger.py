@@ -104,8 +104,6 @@ def find_raw_identifier(value: Any, path: str = "payload") -> str | None:
 
 #: the head of the chain (built once: the read path asks for it on every group commit)
 _HEAD = sa.select(t.ledger.c.seq, t.ledger.c.hash).order_by(t.ledger.c.seq.desc()).limit(1)
-#: marks, in :meth:`Ledger.append_many`'s answer, the places of the accepted entries
-_ACCEPTED: Any = object()
 
 
 def _refusal(kind: str, actor: str, subject: str | None,
@@ -167,16 +165,11 @@ class Ledger:
         An entry refused for a raw identifier is not written; its error takes its place
         in the answer and the others are chained as if it had never been asked for.
         """
-        answers: list[LedgerEntry | ProfileguardError] = []
-        accepted: list[tuple[str, str, str | None, dict[str, Any]]] = []
-        for kind, actor, subject, payload in items:
-            body = dict(payload)
-            refused = _refusal(kind, actor, subject, body)
-            answers.append(refused if refused is not None else _ACCEPTED)
-            if refused is None:
-                accepted.append((kind, actor, subject, body))
+        bodies = [(kind, actor, subject, dict(payload)) for kind, actor, subject, payload in items]
+        refusals = [_refusal(*body) for body in bodies]
+        accepted = [body for body, refused in zip(bodies, refusals, strict=True) if refused is None]
         chained = iter(self._chain(conn, accepted, None) if accepted else [])
-        return [next(chained) if a is _ACCEPTED else a for a in answers]
+        return [refused if refused is not None else next(chained) for refused in refusals]
 
     def _chain(
         self,
