@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -131,3 +132,107 @@ def test_what_a_use_requires_is_remembered_per_policy_not_across_policies() -> N
         assert decide(lenient, "advertising", record, categories=cats, at=T0)
     needs = decide(strict, "advertising", record, categories=cats, at=T0).reason
     assert "needs separate consent" in needs
+
+
+def test_set_wise_decisions_equal_single_checks_for_minors_flags_past_moments_and_odd_ids(
+    state_url: str,
+) -> None:
+    """Bulk decisions group users by what decide() reads; every user must still get exactly
+    the single check's answer: minors (a birthday on the day, a birth date after it),
+    objections and the non-personalized choice, a moment before some records (the log is
+    ranked then), records without a notice version, user ids holding the separator."""
+    from profileguard.consent import bulk
+
+    rng = random.Random(11)
+    users = [f"p_v{i:03d}" for i in range(70)] + ["p_odd\x1fid", "p_comma,id"]
+    at = T0 + dt.timedelta(days=2)
+    births: dict[str, dt.date] = {}
+    for i, user in enumerate(users):
+        if i % 4 == 0:
+            births[user] = rng.choice([dt.date(at.year - 14, at.month, at.day),  # 14 today
+                                       dt.date(at.year - 14, at.month, at.day) + dt.timedelta(1),
+                                       dt.date(at.year - 9, 1, 1), dt.date(1990, 2, 2),
+                                       dt.date(at.year + 1, 1, 1)])  # after at: negative age
+    base = make_policy()
+    policy = ConsentPolicy(**{**base.__dict__, "birth_date_of": births.get})
+    store = OperationalStore(state_url, pseudonymize=KEY)
+    book = ConsentBook(store, policy)
+    for i, user in enumerate(users):
+        for purpose in PURPOSES:
+            for step in range(rng.randint(0, 3)):
+                book.record(
+                    user, purpose, rng.choice(["granted", "granted", "withdrawn", "refused"]),
+                    consent_type=rng.choice(["general", "separate", "guardian", "explicit"]),
+                    notice_version=rng.choice(["v1", "v2", None, "v9"]),
+                    recipient=rng.choice([None, None, "adnet"]),
+                    pre_ticked=rng.random() < 0.1, bundled=rng.random() < 0.1,
+                    given_at=T0 + dt.timedelta(hours=rng.randint(0, 96), seconds=step),
+                )
+        if i % 7 == 0:
+            book.object(user)
+        if i % 5 == 0:
+            book.set_non_personalized(user)
+    table = pa.table({"user_pid": list(births), "birth_date": list(births.values())},
+                     schema=bulk.BIRTH_SCHEMA)
+    asked = [*users, "p_never_seen"]
+    seen: list[str] = []
+    uses = [("personalization", ["user.behavior.browsing"], None), ("advertising", [], "adnet"),
+            ("advertising", ["user.financial.bank_account"], None), ("fulfilment", [], "cloudco")]
+    for when in (at, T0 + dt.timedelta(hours=30)):  # after every record; before some
+        for purpose, cats, recipient in uses:
+            single = {u: book.allows(u, purpose, categories=cats, recipient=recipient, at=when)
+                      for u in asked}
+            for births_given in (table, None):
+                got = bulk.decisions(book, purpose, categories=cats, recipient=recipient,
+                                     at=when, users=asked, birth_dates=births_given)
+                assert got.column("user_pid").to_pylist() == asked
+                for user, allowed, reason in zip(*(got.column(c).to_pylist() for c in
+                                                   ("user_pid", "allowed", "reason")),
+                                                 strict=True):
+                    assert (allowed, reason) == (single[user].allowed, single[user].reason), (
+                        user, purpose, recipient, when)
+                allowed_set = bulk.allowed_users(book, purpose, categories=cats,
+                                                 recipient=recipient, at=when,
+                                                 birth_dates=births_given).to_pylist()
+                assert sorted(allowed_set) == sorted(u for u in asked if single[u].allowed)
+            seen += [d.reason for d in single.values() if not d.allowed]
+            assert any(d.allowed for d in single.values())
+    for kind in ("under 14", "user is -", "objected", "non-personalized", "no consent record",
+                 "pre-ticked", "bundled", "which the policy does not know", "withdrawn"):
+        assert any(kind in reason for reason in seen), kind  # the cases were all exercised
+    store.close()
+
+
+def test_a_group_too_large_for_one_string_is_read_row_by_row_with_the_same_decisions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each group's user ids travel as one aggregated string; a database that cannot build
+    it (SQLite and PostgreSQL cap a string at ~1 GB; here SQLite's limit is lowered) gets the
+    group read row by row, in the same read transaction, with the same decisions."""
+    import sqlite3
+
+    from profileguard.consent import bulk
+
+    store = OperationalStore(f"sqlite:///{tmp_path / 'state.db'}", pseudonymize=KEY)
+    book = ConsentBook(store, make_policy())
+    for i in range(40):
+        book.record(f"p_w{i:03d}", "personalization", "granted" if i % 3 else "withdrawn",
+                    notice_version="v2", given_at=T0 + dt.timedelta(hours=i % 2))
+    book.object("p_w004")
+    at = T0 + dt.timedelta(days=1)
+    expected = bulk.decisions(book, "personalization", at=at, only_recorded=True)
+    allowed = set(bulk.allowed_users(book, "personalization", at=at).to_pylist())
+    by_row: list[int] = []
+    read_rows = bulk._chunks_by_row
+    monkeypatch.setattr(bulk, "_chunks_by_row",
+                        lambda *a, **k: by_row.append(1) or read_rows(*a, **k))
+    store.engine.dispose()
+
+    @sa.event.listens_for(store.engine, "connect")
+    def _small_strings(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 120)  # < 20 ids joined
+
+    assert bulk.decisions(book, "personalization", at=at, only_recorded=True).equals(expected)
+    assert set(bulk.allowed_users(book, "personalization", at=at).to_pylist()) == allowed
+    assert by_row == [1, 1] and 0 < len(allowed) < 40 and "p_w004" not in allowed
+    store.close()

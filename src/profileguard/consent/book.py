@@ -354,10 +354,12 @@ class ConsentBook:
         recipient: str | None = None,
         at: dt.datetime | None = None,
         users: Iterable[str] | None = None,
+        birth_dates: pa.Table | None = None,
     ) -> pa.Table:
-        """(user_pid, purpose, recipient, allowed, reason) for every known user."""
+        """(user_pid, purpose, recipient, allowed, reason) for every known user;
+        ``birth_dates``: the policy's birth-date lookup as a table (see :mod:`bulk`)."""
         return bulk.decisions(self, purpose, categories=categories, recipient=recipient,
-                              at=at, users=users)
+                              at=at, users=users, birth_dates=birth_dates)
 
     def allowed_users(
         self,
@@ -367,11 +369,8 @@ class ConsentBook:
         recipient: str | None = None,
         at: dt.datetime | None = None,
     ) -> set[str]:
-        table = bulk.decisions(self, purpose, categories=categories, recipient=recipient,
-                               at=at, only_recorded=True)
-        mask = table.column("allowed").to_pylist()
-        return {u for u, ok in zip(table.column("user_pid").to_pylist(), mask, strict=True)
-                if ok}
+        return set(bulk.allowed_users(self, purpose, categories=categories,
+                                      recipient=recipient, at=at).to_pylist())
 
     def export_to_engine(
         self,

@@ -137,6 +137,15 @@ def requirements(policy: ConsentPolicy, purpose: str, categories: Sequence[str] 
     return needs
 
 
+def minor_age(policy: ConsentPolicy, birth_date: dt.date | None, at: dt.datetime) -> int | None:
+    """The user's age at ``at`` when under the policy's guardian age, else None (an adult, or
+    no birth date): all that :func:`decide` reads of a birth date and of ``at``."""
+    if birth_date is None:
+        return None
+    age = policy.age_on(birth_date, at.date())
+    return age if age < policy.guardian_age else None
+
+
 def decide(
     policy: ConsentPolicy,
     purpose: str,
@@ -149,6 +158,24 @@ def decide(
     at: dt.datetime,
 ) -> Decision:
     """The decision for one user and one use. Pure: data in, decision out."""
+    return decide_at_age(policy, purpose, record, categories=categories, recipient=recipient,
+                         preference=preference, minor=minor_age(policy, birth_date, at))
+
+
+def decide_at_age(
+    policy: ConsentPolicy,
+    purpose: str,
+    record: ConsentRecord | None,
+    *,
+    categories: Sequence[str] = (),
+    recipient: str | None = None,
+    preference: Preference | None = None,
+    minor: int | None = None,
+) -> Decision:
+    """:func:`decide` given :func:`minor_age` instead of the birth date and ``at``: the bulk
+    decisions evaluate it once per distinct (record facts, preference, minor age) and hand
+    the answer to every user who has them. Of the record it reads the status, consent type,
+    notice version, pre-ticked and bundled flags, and the day it was given (for the reason)."""
     what = purpose + (f" (recipient {recipient})" if recipient else "")
     pref = preference or Preference()
     if pref.objected and (is_profiling(purpose) or is_automated_marketing(purpose)):
@@ -168,11 +195,9 @@ def decide(
         return Decision(False, f"consent for {what} was bundled with others (一揽子授权), so "
                         "it was not freely given (PIPL 5/14, GDPR 7)", record)
 
-    if birth_date is not None:
-        age = policy.age_on(birth_date, at.date())
-        if age < policy.guardian_age and record.consent_type != "guardian":
-            return Decision(False, f"user is {age}, under {policy.guardian_age}: {what} needs "
-                            f"a guardian consent, found {record.consent_type} (PIPL 31)", record)
+    if minor is not None and record.consent_type != "guardian":
+        return Decision(False, f"user is {minor}, under {policy.guardian_age}: {what} needs "
+                        f"a guardian consent, found {record.consent_type} (PIPL 31)", record)
 
     needs = requirements(policy, purpose, categories, recipient)
     if needs.explicit and record.consent_type not in {"explicit", "guardian"}:

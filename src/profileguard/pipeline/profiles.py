@@ -19,19 +19,42 @@ from profileguard.store.spark_export import export_to_parquet
 from profileguard.store.spark_publish import publish_snapshot
 
 
+def birth_dates(svc: Services) -> pa.Table:
+    """The birth dates ``svc.birth_date_of`` answers (the consent policy's lookup), as one
+    Arrow table (:data:`bulk.BIRTH_SCHEMA`) read by DuckDB: the same source, column and
+    ``max`` per user as ``Services._load_birth_dates``, without a Python object per user."""
+    m = svc.manifest
+    for name, src in m.sources.items():
+        decl = m.fields.get(name, {})
+        col = next((c for c, d in decl.items()
+                    if d.category == "user.demographic.date_of_birth"
+                    and d.transform == "none"), None)
+        relation = svc.source_relation(name) if col and src.user else None
+        if relation:
+            table = svc.engine.query_arrow(
+                f'SELECT CAST("{src.user}" AS VARCHAR) AS user_pid, '
+                f'CAST(max("{col}") AS DATE) AS birth_date FROM {relation} GROUP BY 1 '
+                f'HAVING max("{col}") IS NOT NULL')
+            return table.cast(bulk.BIRTH_SCHEMA)
+    return bulk.BIRTH_SCHEMA.empty_table()
+
+
 def decisions_for(svc: Services, at: dt.datetime | None = None) -> Decisions:
     """Allowed (user, purpose) pairs for every purpose a tag serves, objectors, overrides."""
     by_purpose: dict[str, list[str]] = {}
     for info in svc.catalog.buildable:
         cats = by_purpose.setdefault(info.tag.purpose, [])
         cats.extend(c for c in info.categories if c not in cats)
+    births = birth_dates(svc) if by_purpose and svc.book.policy.birth_date_of else None
     parts = []
     for purpose, cats in by_purpose.items():
-        # default deny: only users with a record can be allowed, so they are all asked about
-        # (not every known user — at a million users that universe alone is seconds)
-        table = bulk.decisions(svc.book, purpose, categories=cats, at=at, only_recorded=True)
-        mask = table.column("allowed")
-        parts.append(table.filter(mask).select(["user_pid", "purpose"]))
+        # default deny: only users with a record can be allowed; decided per group of users
+        # with the same inputs (see bulk.py), never per user
+        users = bulk.allowed_users(svc.book, purpose, categories=cats, at=at,
+                                   birth_dates=births)
+        parts.append(pa.table({"user_pid": users,
+                               "purpose": pa.repeat(pa.scalar(purpose, pa.string()),
+                                                    len(users))}))
     allowed = pa.concat_tables(parts) if parts else Decisions.empty().allowed
     objectors = pa.table({"user_pid": pa.array(sorted(svc.book.objectors()), pa.string())})
     ovr = svc.book.overrides()
