@@ -12,7 +12,7 @@ its own subprocess (wall time and peak RSS are its own):
   Decisions are constructed directly, not read from an imported consent log: every user is
   allowed every purpose the tags serve (the worst case — nobody's tags are removed), no
   objectors, no overrides. Every statement the build sends to the engine is timed, so the
-  step table shows where the time goes.
+  step table shows where the time goes (a view's work shows in the statement reading it).
 - **floor**: ONE DuckDB statement over the same Parquet files computing count(*) and a sum
   per user for each source (users: city_tier; orders: paid_amount; events: dwell_ms), into a
   table; and, for reference, the same statement over the ingested warehouse tables.
@@ -356,6 +356,9 @@ def _run(args: argparse.Namespace) -> int:
         rest_cpu = build_cpu - sum(step_cpu.values())
         steps.add("(python: catalog, planning, sqlglot)", rest, rest_cpu,
                   f"{rest / build_s:.0%}", "")
+        steps.notes.append("on DuckDB what is read once (a source's plan, the joined values, "
+                           "the derived tags, the decisions per person) is a TEMP view: its "
+                           "time is in the statement that reads it, finally `write snap_wide`")
         steps.emit(None if args.no_append else args.results)
     return 0 if (b.ok and f.ok and (p.ok or args.skip_pandas)) else 1
 

@@ -3,8 +3,8 @@
 1. The catalog validates every tag; refused tags become findings and are not computed.
 2. The descriptive tags of each source, whatever their windows, run as ONE fused
    ``GROUP BY`` query (``plan.fuse_plan``).
-3. Derived tags run over the joined descriptive values (users who have every descriptive
-   tag the derived tags read), in dependency layers.
+3. Derived tags run over the descriptive values they read, joined from their sources only
+   (users who have every descriptive tag the derived tags read), in dependency layers.
 4. People's decisions win: objectors get no tags at all; a user's correction or deletion of
    a tag replaces the computed value; then each tag is kept only for users whose consent
    covers the tag's purpose (default deny: no record, no tag). A correction never brings
@@ -14,6 +14,12 @@
    tag); the long one is defined over both (each user row crossed with the tag list) — a
    view on DuckDB, so no long rows are written — then the snapshot is registered and made
    current in one transaction (``snapshot.register``).
+
+The sources' results are joined FULL OUTER on the user. On DuckDB every intermediate that is
+read once (a source's result, the joined values, the derived tags, the decisions pivoted
+per person) is a TEMP view, so the statement writing the wide table computes it in one
+plan; people's decisions are the Arrow tables themselves, registered, not copied. Other
+engines (Spark) materialize them as TEMP tables.
 
 ``PROFILEGUARD_FAULT_AT=<step>`` kills the process at a named step; the crash-safety tests
 use it to prove a half-built snapshot never becomes current.
@@ -41,7 +47,7 @@ from profileguard.model.plan import (
     fuse_plan,
     group_descriptive,
 )
-from profileguard.store.engine import Engine
+from profileguard.store.engine import DuckDBEngine, Engine
 from profileguard.store.engine import quote_ident as q
 
 FAULT_ENV = "PROFILEGUARD_FAULT_AT"
@@ -124,11 +130,18 @@ def plan_steps(m: Manifest, catalog: Catalog, as_of: datetime, dialect: str = "d
     derived = [t for t in ok if t.kind == "derived"]
     if derived:
         names = [c for s in steps for c in s.columns]
-        # users with every descriptive value the derived tags read take part in them
-        required = sorted({d for t in derived for d in t.depends_on if d in names})
-        steps.append(derived_plan(derived, "_b_wide", names, as_of, required=required,
+        steps.append(derived_plan(derived, "_b_dep", names, as_of,
+                                  required=_required(catalog, names),
                                   dialect=dialect))  # type: ignore[arg-type]
     return steps
+
+
+def _required(catalog: Catalog, descriptive: list[str]) -> list[str]:
+    """The descriptive values derived tags read: users with every one of them take part in
+    the derived tags."""
+    return sorted({d for t in catalog.buildable if t.validated is not None
+                   and t.validated.kind == "derived" for d in t.validated.depends_on
+                   if d in descriptive})
 
 
 def build(
@@ -141,27 +154,26 @@ def build(
     snapshot.drop_orphans(engine)
     sid = snapshot.next_id(engine)
     steps = plan_steps(m, catalog, as_of)
-    engine.load_arrow("_d_allowed", decisions.allowed, mode="replace")
-    engine.load_arrow("_d_objectors", decisions.objectors, mode="replace")
-    engine.load_arrow("_d_overrides", decisions.overrides, mode="replace")
+    _put_decisions(engine, decisions)
     engine.execute("CREATE OR REPLACE TEMP TABLE _d_ovr AS SELECT user_pid, tag, action, value FROM "
                    "(SELECT *, row_number() OVER (PARTITION BY user_pid, tag ORDER BY created_at "
                    "DESC) AS rn FROM _d_overrides) WHERE rn = 1")
     _fault("plans")
     descriptive = [s for s in steps if s.kind == "descriptive"]
-    for i, step in enumerate(descriptive):
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_{i} AS {step.sql}")
-    _fault("descriptive")
-    users_sql = " UNION ".join(f"SELECT user_id FROM _b_{i}" for i in range(len(descriptive))) or (
-        "SELECT CAST(NULL AS VARCHAR) AS user_id WHERE FALSE")
-    joins = " ".join(f"LEFT JOIN _b_{i} USING (user_id)" for i in range(len(descriptive)))
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_wide AS SELECT * FROM (SELECT user_id FROM "
-                   f"({users_sql}) AS ids WHERE user_id NOT IN (SELECT user_pid FROM _d_objectors)"
-                   f") AS u {joins}")
-    parts = {"w": [c for s in descriptive for c in s.columns]}
     derived_step = next((s for s in steps if s.kind == "derived"), None)
+    parts = {"w": [c for s in descriptive for c in s.columns]}
+    # the sources whose values the derived tags read (all of them if they read none)
+    required = set(_required(catalog, parts["w"])) if derived_step is not None else set()
+    dep = [i for i, s in enumerate(descriptive) if required & set(s.columns)] if required \
+        else list(range(len(descriptive))) if derived_step is not None else []
+    scratch = _Scratch(engine)
+    for i, step in enumerate(descriptive):
+        scratch.put(f"_b_{i}", step.sql, once=i not in dep)
+    _fault("descriptive")
+    scratch.put("_b_wide", _wide_sql(descriptive), once=True)
     if derived_step is not None:
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE _b_derived AS {derived_step.sql}")
+        scratch.put("_b_dep", _wide_sql(descriptive, dep), once=True)
+        scratch.put("_b_derived", derived_step.sql, once=True)
         parts["d"] = list(derived_step.columns)
     _fault("derived")
     cards: list[dict[str, Any]] = []
@@ -176,7 +188,7 @@ def build(
             cards = result.cards
     columns = [c for cols in parts.values() for c in cols]
     tags = [t for t in catalog.buildable if t.name in columns]
-    _write_snapshot(engine, sid, tags, parts, as_of, predictive_tags, cards)
+    _write_snapshot(engine, sid, tags, parts, as_of, predictive_tags, cards, scratch)
     _fault("written")
     tallies = engine.query_rows("SELECT " + ", ".join(
         ["count(*)"] + [f"count({q(t.name)})" for t in tags]) + f" FROM snap_{sid}_wide")[0]
@@ -185,10 +197,91 @@ def build(
     info = snapshot.SnapshotInfo(sid, as_of, datetime.now(), manifest_sha256, users, counts)
     snapshot.register(engine, info, keep)
     objectors = int(engine.query_rows("SELECT count(*) FROM _d_objectors")[0][0])
-    for t in ("_b_wide", "_b_derived", "_b_pred", "_d_allowed", "_d_objectors", "_d_overrides",
-              "_d_ovr", *(f"_b_{i}" for i in range(len(descriptive)))):
+    scratch.drop()
+    for t in ("_b_pred", "_d_ovr"):
         engine.execute(f"DROP TABLE IF EXISTS {t}")
+    _drop_decisions(engine)
     return BuildReport(info, steps, catalog.refusals, counts, users, objectors)
+
+
+class _Scratch:
+    """The build's scratch relations (``_b_*``), made TEMP tables — or, on DuckDB, TEMP
+    views where the relation is read once: it is then computed inside the statement that
+    reads it (finally the one writing the wide snapshot), never written and read back."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.made: dict[str, str] = {}
+        self.views = isinstance(engine, DuckDBEngine)
+        if self.views:  # left in this connection by a build that failed
+            for name, kind in engine.query_rows(
+                    "SELECT table_name, table_type FROM information_schema.tables "
+                    "WHERE table_catalog = 'temp' AND table_name LIKE '\\_b\\_%' ESCAPE '\\'"):
+                self.made[str(name)] = "VIEW" if kind == "VIEW" else "TABLE"
+            self.drop()
+
+    def put(self, name: str, sql: str, *, once: bool) -> None:
+        kind = "VIEW" if once and self.views else "TABLE"
+        if self.made.get(name, kind) != kind:
+            self.engine.execute(f"DROP {self.made[name]} IF EXISTS {name}")
+        self.engine.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}")
+        self.made[name] = kind
+
+    def types(self, names: list[str]) -> dict[str, str]:
+        """Column name → type of the relations ``names``."""
+        types: dict[str, str] = {}
+        for name in names:
+            types.update(self.engine.column_types(name))
+        return types
+
+    def drop(self) -> None:
+        for name, kind in sorted(self.made.items(), key=lambda nk: nk[1] != "VIEW"):
+            self.engine.execute(f"DROP {kind} IF EXISTS {name}")  # views first
+        self.made.clear()
+
+
+_DECISIONS = ("_d_allowed", "_d_objectors", "_d_overrides")
+
+
+def _put_decisions(engine: Engine, decisions: Decisions) -> None:
+    """People's decisions as ``_d_allowed``, ``_d_objectors`` and ``_d_overrides``: on
+    DuckDB the Arrow tables themselves, registered (each is read once or twice — copying a
+    consent row per user and purpose into a table first cost as much as reading it); on
+    other engines loaded as tables."""
+    for name, table in zip(_DECISIONS, (decisions.allowed, decisions.objectors,
+                                        decisions.overrides), strict=True):
+        if isinstance(engine, DuckDBEngine):
+            engine.unregister_arrow(name)  # registered by a build that failed
+            engine.execute(f"DROP TABLE IF EXISTS {name}")  # a table of an older build's crash
+            engine.register_arrow(name, table)
+        else:
+            engine.load_arrow(name, table, mode="replace")
+
+
+def _drop_decisions(engine: Engine) -> None:
+    for name in _DECISIONS:
+        if isinstance(engine, DuckDBEngine):
+            engine.unregister_arrow(name)
+        else:
+            engine.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _wide_sql(descriptive: list[PlanStep], sources: list[int] | None = None) -> str:
+    """One row per user with a descriptive value, the columns of every descriptive step
+    (or of ``sources``, their positions): their results (``_b_<i>``) joined FULL OUTER on
+    user_id — one hash join each, half the work of joining each to the union of their
+    ids — objectors (and rows without a user) left out."""
+    chosen = list(range(len(descriptive))) if sources is None else sources
+    if not chosen:
+        return "SELECT CAST(NULL AS VARCHAR) AS user_id WHERE FALSE"
+    keys = [f"_b_{i}.user_id" for i in chosen]
+    user = keys[0] if len(keys) == 1 else f"coalesce({', '.join(keys)})"
+    joins = "".join(f" FULL JOIN _b_{i} ON _b_{i}.user_id = " + (
+        keys[0] if n == 1 else f"coalesce({', '.join(keys[:n])})")
+        for n, i in enumerate(chosen) if n > 0)
+    columns = "".join(f", _b_{i}.{q(c)}" for i in chosen for c in descriptive[i].columns)
+    return (f"SELECT {user} AS user_id{columns} FROM _b_{chosen[0]}{joins} "
+            f"WHERE {user} IS NOT NULL AND {user} NOT IN (SELECT user_pid FROM _d_objectors)")
 
 
 #: where each part of the profile is while the snapshot is written: descriptive values
@@ -197,7 +290,8 @@ _PART_TABLES = {"w": "_b_wide", "d": "_b_derived", "p": "_b_pred"}
 
 
 def _write_snapshot(engine: Engine, sid: int, tags: list[TagInfo], parts: dict[str, list[str]],
-                    as_of: datetime, predictive: list[str], cards: list[dict[str, Any]]) -> None:
+                    as_of: datetime, predictive: list[str], cards: list[dict[str, Any]],
+                    scratch: _Scratch) -> None:
     """People's decisions applied as the wide table is written (one statement), then the
     long table derived from it in one pass (one row per user and tag with a value)."""
     columns = [c for cols in parts.values() for c in cols]
@@ -205,17 +299,14 @@ def _write_snapshot(engine: Engine, sid: int, tags: list[TagInfo], parts: dict[s
     purposes = sorted({t.tag.purpose for t in tags})
     # people's decisions pivoted to one row per person: two joins, whatever the tag count
     allowed_cols = ", ".join(f"bool_or(purpose = '{p}') AS {q('a_' + p)}" for p in purposes)
-    engine.execute("CREATE OR REPLACE TEMP TABLE _b_allowed AS SELECT user_pid"
-                   + (f", {allowed_cols}" if allowed_cols else "")
-                   + " FROM _d_allowed GROUP BY user_pid")
+    scratch.put("_b_allowed", "SELECT user_pid" + (f", {allowed_cols}" if allowed_cols else "")
+                + " FROM _d_allowed GROUP BY user_pid", once=True)
     ovr_cols = ", ".join(
         f"max(CASE WHEN tag = '{t.name}' THEN action END) AS {q('oa_' + t.name)}, "
         f"max(CASE WHEN tag = '{t.name}' THEN value END) AS {q('ov_' + t.name)}" for t in tags)
-    engine.execute("CREATE OR REPLACE TEMP TABLE _b_ovr AS SELECT user_pid"
-                   + (f", {ovr_cols}" if ovr_cols else "") + " FROM _d_ovr GROUP BY user_pid")
-    types: dict[str, str] = {}
-    for alias in parts:
-        types.update(engine.column_types(_PART_TABLES[alias]))
+    scratch.put("_b_ovr", "SELECT user_pid" + (f", {ovr_cols}" if ovr_cols else "")
+                + " FROM _d_ovr GROUP BY user_pid", once=True)
+    types = scratch.types([_PART_TABLES[alias] for alias in parts])
     selects = ["w.user_id AS user_id"]
     for t in tags:
         ok = f"coalesce(a.{q('a_' + t.tag.purpose)}, FALSE)"
@@ -250,8 +341,6 @@ def _write_snapshot(engine: Engine, sid: int, tags: list[TagInfo], parts: dict[s
     for card in cards:
         engine.execute(f"INSERT INTO snap_{sid}_cards VALUES (?, ?)",
                        [str(card.get("tag", "")), json.dumps(card, default=str, ensure_ascii=False)])
-    for scratch in ("_b_allowed", "_b_ovr"):
-        engine.execute(f"DROP TABLE IF EXISTS {scratch}")
 
 
 def _long_sql(wide: str, corr: str, tags: list[TagInfo], columns: list[str], as_of: datetime,
