@@ -164,7 +164,6 @@ def classify_sql(spec: GateSpec, staged: str) -> str:
                            src.time, f"before the source start {start.isoformat()}"))
     if src.key and src.key in fields:
         k = t(src.key)
-        # a later row with the key of an earlier one (the first of each key is kept)
         # a later row with the key of an earlier one (the first of each key is kept); the
         # keys that repeat are few, so they are found by one aggregate and joined back
         checks.append(("__dup_first IS NOT NULL AND __row > __dup_first",
@@ -198,11 +197,16 @@ def classify_sql(spec: GateSpec, staged: str) -> str:
     if src.key and src.key in fields:
         # the keys that repeat are few: one aggregate over the key alone finds them (and the
         # first row of each), joined back to flag the later rows
+        # — first by a 64-bit hash of the key (grouping integers is cheaper than grouping
+        # text; a hash that repeats only makes its rows candidates), then exactly, over the
+        # candidates alone
         k = typed_expr(src.key, fields[src.key], src, types.get(src.key))
+        keys = q(spec.keys or staged)
         typed_rows = (f"SELECT __typed.*, __dups.__dup_first FROM ({typed_rows}) __typed "
                       f"LEFT JOIN (SELECT {k} AS __dup_key, min(__row) AS __dup_first "
-                      f"FROM {q(spec.keys or staged)} GROUP BY __dup_key HAVING count(*) > 1) "
-                      f"__dups ON __typed.{t(src.key)} = __dups.__dup_key")
+                      f"FROM {keys} WHERE hash({k}) IN (SELECT hash({k}) AS __h FROM {keys} "
+                      f"GROUP BY __h HAVING count(*) > 1) GROUP BY __dup_key "
+                      f"HAVING count(*) > 1) __dups ON __typed.{t(src.key)} = __dups.__dup_key")
     level2 = f"SELECT __row, {carried}{flags} FROM ({typed_rows})"
     outer_cols = ", ".join(f"{t(c)} AS {q(c)}" for c in fields)
     # the row as read, for the quarantine record: built only for rows that fail the gate
