@@ -85,6 +85,9 @@ class ServerState:
 
     def __post_init__(self) -> None:
         self.ledger = LedgerWriter(self.svc.ledger)
+        # the WAL is checkpointed by a thread, not inside whichever ledger commit crosses
+        # the threshold (those waited for the disk while holding the write lock)
+        self.svc.store.checkpoint_in_background()
 
     @property
     def root(self) -> Path:
