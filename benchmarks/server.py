@@ -106,6 +106,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def workers_attached(server: int, warehouse: str) -> int:
+    """Processes of the server's tree (itself included) holding ``warehouse`` open: with
+    one worker, the server itself; with several, uvicorn's worker processes."""
+    count = 0
+    for pid in [server, *descendants(server)]:
+        fds = Path(f"/proc/{pid}/fd")
+        try:
+            links = [os.readlink(fd) for fd in fds.iterdir()]
+        except OSError:  # gone, or not ours to read
+            continue
+        count += warehouse in links
+    return count
+
+
 def start_server(manifest: Path, workers: int, log: Any, env: dict[str, str]
                  ) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
@@ -114,11 +128,17 @@ def start_server(manifest: Path, workers: int, log: Any, env: dict[str, str]
                              str(port), "--workers", str(workers)],
                             stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, **env})
     deadline = time.monotonic() + START_S
+    warehouse = str((manifest.parent / ".profileguard" / "warehouse.duckdb").resolve())
     while time.monotonic() < deadline:
         try:
             status, _ = asyncio.run(_get_once(port, "/api/health", ""))
-            if status == 200:
+            # the first worker up answers; the cells start once EVERY worker has attached
+            # the warehouse (its app is made), or the first seconds would measure a server
+            # with fewer workers and a warm-up that reached only some of them
+            if status == 200 and workers_attached(proc.pid, warehouse) >= workers:
+                time.sleep(1.0)  # from the app made to its socket listening
                 return proc, port
+            time.sleep(0.2)
         except OSError:
             time.sleep(0.2)
         if proc.poll() is not None:
@@ -139,6 +159,23 @@ def _stat(pid: int) -> tuple[int, float] | None:
         return None
     fields = text[text.rindex(")") + 2:].split()
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def descendants(root: int) -> list[int]:
+    """The processes below ``root`` (uvicorn's workers and what they started)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            found = _stat(int(entry))
+            if found is not None:
+                parents[int(entry)] = found[0]
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        kids = [p for p, parent in parents.items() if parent == pid]
+        out += kids
+        todo += kids
+    return out
 
 
 def tree_cpu(root: int) -> float:
@@ -444,7 +481,9 @@ def main() -> None:
         f"(not part of the results); each cell runs {args.seconds:g} s; before the cells of "
         f"each request and worker count, a warm-up of 10 clients asks for every user once "
         f"per pass, {warm_passes(1)} pass with 1 worker and {warm_passes(2)} with 2 (new "
-        f"connections each pass; at most {WARM_S:g} s in all)",
+        f"connections each pass; at most {WARM_S:g} s in all); the warm-up starts once every "
+        f"worker has attached the warehouse (before 2026-11-29 23:10 it started when the "
+        f"first worker answered, so with 2 workers the second could miss most of it)",
         "think none = closed loop with zero think time: it saturates the server, offered "
         "load equals what is served, and latency ≈ clients / throughput is queueing; "
         "think exp(Z) = each client waits an exponential think time of mean Z after each "
