@@ -73,7 +73,8 @@ def _table_name(purpose: str, recipient: str, snapshot: int) -> str:
     return f"{PREFIX}{digest[:16]}"
 
 
-def _decisions(svc: Services, purpose: str, recipient: str | None) -> pa.Table:
+def _decisions(svc: Services, purpose: str, recipient: str | None,
+               births: pa.Table | None) -> pa.Table:
     cats: list[str] = []
     rec = svc.manifest.recipient(recipient) if recipient else None
     for ref in rec.fields if rec else []:
@@ -81,7 +82,8 @@ def _decisions(svc: Services, purpose: str, recipient: str | None) -> pa.Table:
         decl = svc.manifest.field(src, col)
         if decl is not None and decl.category not in cats:
             cats.append(decl.category)
-    table = svc.book.decisions(purpose, categories=cats, recipient=recipient)
+    table = svc.book.decisions(purpose, categories=cats, recipient=recipient,
+                               birth_dates=births)
     return table.select(["user_pid", "allowed", "reason"])
 
 
@@ -104,9 +106,12 @@ def guard_table(svc: Services, snap: SnapshotInfo, purpose: str, recipient: str 
                 "VARCHAR, recipient VARCHAR, snapshot BIGINT, ledger_seq BIGINT, day DATE, "
                 "minors BOOLEAN, built_at TIMESTAMP)")
     minors = automated_marketing(svc.manifest, purpose)
-    general = _decisions(svc, purpose, None)
+    # the birth dates as one table: the minors' rules are then decided per group of people,
+    # not by asking the policy's lookup person by person
+    births = svc.birth_dates() if svc.book.policy.birth_date_of else None
+    general = _decisions(svc, purpose, None, births)
     eng.load_arrow("pg_audguard_purpose", general, mode="replace")
-    eng.load_arrow("pg_audguard_recipient", _decisions(svc, purpose, recipient)
+    eng.load_arrow("pg_audguard_recipient", _decisions(svc, purpose, recipient, births)
                    if recipient else general, mode="replace")
     objectors = pa.table({"user_pid": pa.array(sorted(svc.book.objectors()), pa.string())})
     eng.load_arrow("pg_audguard_objectors", objectors, mode="replace")

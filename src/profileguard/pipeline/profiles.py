@@ -19,33 +19,13 @@ from profileguard.store.spark_export import export_to_parquet
 from profileguard.store.spark_publish import publish_snapshot
 
 
-def birth_dates(svc: Services) -> pa.Table:
-    """The birth dates ``svc.birth_date_of`` answers (the consent policy's lookup), as one
-    Arrow table (:data:`bulk.BIRTH_SCHEMA`) read by DuckDB: the same source, column and
-    ``max`` per user as ``Services._load_birth_dates``, without a Python object per user."""
-    m = svc.manifest
-    for name, src in m.sources.items():
-        decl = m.fields.get(name, {})
-        col = next((c for c, d in decl.items()
-                    if d.category == "user.demographic.date_of_birth"
-                    and d.transform == "none"), None)
-        relation = svc.source_relation(name) if col and src.user else None
-        if relation:
-            table = svc.engine.query_arrow(
-                f'SELECT CAST("{src.user}" AS VARCHAR) AS user_pid, '
-                f'CAST(max("{col}") AS DATE) AS birth_date FROM {relation} GROUP BY 1 '
-                f'HAVING max("{col}") IS NOT NULL')
-            return table.cast(bulk.BIRTH_SCHEMA)
-    return bulk.BIRTH_SCHEMA.empty_table()
-
-
 def decisions_for(svc: Services, at: dt.datetime | None = None) -> Decisions:
     """Allowed (user, purpose) pairs for every purpose a tag serves, objectors, overrides."""
     by_purpose: dict[str, list[str]] = {}
     for info in svc.catalog.buildable:
         cats = by_purpose.setdefault(info.tag.purpose, [])
         cats.extend(c for c in info.categories if c not in cats)
-    births = birth_dates(svc) if by_purpose and svc.book.policy.birth_date_of else None
+    births = svc.birth_dates() if by_purpose and svc.book.policy.birth_date_of else None
     parts = []
     for purpose, cats in by_purpose.items():
         # default deny: only users with a record can be allowed; decided per group of users

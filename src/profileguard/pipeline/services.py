@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+
+import pyarrow as pa
 
 from profileguard.consent.book import ConsentBook
 from profileguard.manifest.model import Manifest
@@ -61,10 +62,18 @@ class Services:
 
     def birth_date_of(self, user_pid: str) -> dt.date | None:
         if self._birth is None:
-            self._birth = self._load_birth_dates()
+            table = self.birth_dates()
+            self._birth = dict(zip(table.column("user_pid").to_pylist(),
+                                   table.column("birth_date").to_pylist(), strict=True))
         return self._birth.get(user_pid)
 
-    def _load_birth_dates(self) -> dict[str, dt.date]:
+    def birth_dates(self) -> pa.Table:
+        """Each person's birth date (``user_pid``, ``birth_date``; :data:`bulk.BIRTH_SCHEMA`)
+        from the first source that collects it untransformed, read by DuckDB as one Arrow
+        table — what :meth:`birth_date_of`, the consent policy's lookup, answers, and what
+        bulk consent decisions take instead of asking it person by person."""
+        from profileguard.consent import bulk
+
         m = self.manifest
         for name, src in m.sources.items():
             decl = m.fields.get(name, {})
@@ -73,10 +82,12 @@ class Services:
                         and d.transform == "none"), None)
             relation = self.source_relation(name) if col and src.user else None
             if relation:
-                rows: list[Any] = self.engine.query_rows(
-                    f'SELECT "{src.user}", max("{col}") FROM {relation} GROUP BY 1')
-                return {str(u): b for u, b in rows if b is not None}
-        return {}
+                table = self.engine.query_arrow(
+                    f'SELECT CAST("{src.user}" AS VARCHAR) AS user_pid, '
+                    f'CAST(max("{col}") AS DATE) AS birth_date FROM {relation} GROUP BY 1 '
+                    f'HAVING max("{col}") IS NOT NULL')
+                return table.cast(bulk.BIRTH_SCHEMA)
+        return bulk.BIRTH_SCHEMA.empty_table()
 
     def source_relation(self, name: str) -> str | None:
         """DuckDB SQL reading a source's gated table: the warehouse table, or for a source
