@@ -18,7 +18,6 @@ from test_consent_book import T0, make_policy
 
 from consent_log import in_force_from_log
 from profileguard.consent import ConsentBook
-from profileguard.consent.decisions import ConsentRecord, row_to_record
 from profileguard.errors import ProfileguardError
 from profileguard.store import consents_current
 from profileguard.store import tables as t
@@ -181,22 +180,6 @@ def test_bulk_decisions_equal_single_checks_now_and_at_a_moment_inside_the_histo
     store.close()
 
 
-def log_latest(store: OperationalStore, at: dt.datetime | None
-               ) -> dict[tuple[str, str, str], ConsentRecord]:
-    """The full record in force per key at ``at`` (None: the latest ever), folded in Python
-    from the whole log."""
-    latest: dict[tuple[str, str, str], ConsentRecord] = {}
-    with store.read() as conn:
-        for r in conn.execute(sa.select(t.consents)):
-            rec = row_to_record(r._mapping)
-            key = (rec.user_pid, rec.purpose, rec.recipient)
-            old = latest.get(key)
-            if (at is None or rec.given_at <= at) and (
-                    old is None or (rec.given_at, rec.id or 0) > (old.given_at, old.id or 0)):
-                latest[key] = rec
-    return latest
-
-
 def test_single_reads_through_the_current_table_answer_what_folding_the_log_answers(
     state_url: str,
 ) -> None:
@@ -210,16 +193,16 @@ def test_single_reads_through_the_current_table_answer_what_folding_the_log_answ
     keys = [(u, p, r) for u in users for p in ("personalization", "advertising")
             for r in ("", "adnet")]
     for at in (None, T0 + dt.timedelta(hours=2), utcnow()):
-        expected = log_latest(store, at)
+        expected = in_force_from_log(store, at)
         for user, purpose, recipient in keys:
             assert book.latest(user, purpose, recipient=recipient or None, at=at) == \
                 expected.get((user, purpose, recipient)), (user, purpose, recipient, at)
-    ever = log_latest(store, None)
+    ever = in_force_from_log(store, None)
     assert ever[("p_u03", "personalization", "")].given_at > utcnow()
     for user in users:
         assert book.in_force(user) == sorted(
             (r for k, r in ever.items() if k[0] == user), key=lambda r: (r.purpose, r.recipient))
-        standing, now = book.standing(user), log_latest(store, utcnow())
+        standing, now = book.standing(user), in_force_from_log(store, utcnow())
         for _user, purpose, recipient in (k for k in keys if k[0] == user):
             assert standing.records.get((purpose, recipient)) == now.get((user, purpose,
                                                                           recipient))

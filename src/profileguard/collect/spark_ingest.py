@@ -44,7 +44,9 @@ from profileguard.collect.stage import (
     Staged,
     Transform,
     canonical,
+    drop_order,
     plan_columns,
+    staged_view,
     transform_kind,
     transform_values,
 )
@@ -191,15 +193,12 @@ def spark_stage(engine: SparkEngine, sf: SourceFile, source: Source,
         select, types, todo = plan_columns(keep, declared, source, raw_types)
         joins, users = _transform(engine, raw, todo, key, f"{label}_{serial}", objects,
                                   source.user if want_users else None)
-        staged = f"_stage_{label}_{serial}"
-        engine.execute(f"CREATE TEMP VIEW {q(staged)} AS SELECT {', '.join(select)} "
-                       f"FROM {q(raw)} s {' '.join(joins)}")
-        objects.insert(0, ("VIEW", staged))
+        staged = staged_view(engine, f"_stage_{label}_{serial}", raw, select, joins, objects)
     except BaseException:
         Staged("", 0, "", {}, objects=list(reversed(objects))).drop(engine)
         raise
-    order = [o for o in objects if o[0] == "VIEW"] + [o for o in objects if o[0] == "TABLE"]
-    return Staged(staged, rows, raw, types, users, scans, order, {c for c, _, _ in todo})
+    return Staged(staged, rows, raw, types, users, scans, drop_order(objects),
+                  {c for c, _, _ in todo})
 
 
 def _transform(engine: SparkEngine, raw: str, todo: list[Transform], key: bytes, name: str,

@@ -277,13 +277,26 @@ def stage_file(engine: DuckDBEngine, sf: SourceFile, source: Source,
                 engine.unregister_arrow(view)
             objects.append(("TABLE", mapping))
             joins.append(f"LEFT JOIN {q(mapping)} m{i} ON m{i}.v = CAST(s.{q(col)} AS VARCHAR)")
-        staged = f"_stage_{label}_{serial}"
-        engine.execute(f"CREATE TEMP VIEW {q(staged)} AS SELECT {', '.join(select)} "
-                       f"FROM {q(raw)} s {' '.join(joins)}")
-        objects.insert(0, ("VIEW", staged))
+        staged = staged_view(engine, f"_stage_{label}_{serial}", raw, select, joins, objects)
     except BaseException:
         Staged("", 0, "", {}, objects=list(reversed(objects))).drop(engine)
         raise
-    # views first (they depend on the tables and Arrow data), then the tables, then the data
-    order = sorted(objects, key=lambda o: (o[0] != "VIEW", o[0] == ARROW))
-    return Staged(staged, rows, raw, types, users, scans, order, {c for c, _, _ in todo})
+    return Staged(staged, rows, raw, types, users, scans, drop_order(objects),
+                  {c for c, _, _ in todo})
+
+
+def staged_view(engine: Engine, name: str, raw: str, select: list[str], joins: list[str],
+                objects: list[tuple[str, str]]) -> str:
+    """The staged relation of every engine: ``select`` (from :func:`plan_columns`) over the
+    raw file with the transforms' mappings joined, as the temporary view ``name``, recorded
+    in ``objects``."""
+    engine.execute(f"CREATE TEMP VIEW {q(name)} AS SELECT {', '.join(select)} "
+                   f"FROM {q(raw)} s {' '.join(joins)}")
+    objects.insert(0, ("VIEW", name))
+    return name
+
+
+def drop_order(objects: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Views first (they depend on the tables and Arrow data), then the tables, then the
+    data."""
+    return sorted(objects, key=lambda o: (o[0] != "VIEW", o[0] == ARROW))

@@ -164,8 +164,8 @@ def build(
     parts = {"w": [c for s in descriptive for c in s.columns]}
     # the sources whose values the derived tags read (all of them if they read none)
     required = set(_required(catalog, parts["w"])) if derived_step is not None else set()
-    dep = [i for i, s in enumerate(descriptive) if required & set(s.columns)] if required \
-        else list(range(len(descriptive))) if derived_step is not None else []
+    dep = [i for i, s in enumerate(descriptive)
+           if not required or required & set(s.columns)] if derived_step is not None else []
     scratch = _Scratch(engine)
     for i, step in enumerate(descriptive):
         scratch.put(f"_b_{i}", step.sql, once=i not in dep)
