@@ -63,3 +63,37 @@ def test_distinct_counts_match_duckdb_count_distinct_per_window_and_filter(
     assert got["u3"][0] is None  # no row in the window: absent
     types = con.sql(f"DESCRIBE {step.sql}").fetchall()
     assert {r[0]: r[1] for r in types}["days_30d"] == "BIGINT"
+
+
+def test_distinct_days_in_a_short_window_are_a_bitmap_and_exact(
+        con: duckdb.DuckDBPyConnection) -> None:
+    """Days of the time column in a window of ≤ DAY_BITS days: one aggregate (no per-value
+    step), equal to count(DISTINCT) at the window's edges (offset 0 and offset span)."""
+    con.execute("""INSERT INTO events VALUES
+        ('u5', 'view', 's1', '2024-06-30 00:00:00'),   -- as_of itself: offset 0
+        ('u5', 'view', 's1', '2024-05-31 00:00:01'),   -- first second of the 30d window
+        ('u5', 'view', 's1', '2024-05-31 00:00:00'),   -- just outside it (in the 90d scan)
+        ('u5', 'view', 's1', '2024-04-01 00:00:01')    -- 90 days back: the scan's edge
+    """)
+    tags = [tag("days_30d", "count(DISTINCT CAST(ts AS DATE))", "30d"),
+            tag("view_days_60d", "count(DISTINCT CAST(ts AS DATE))", "60d", filter="kind = 'view'"),
+            tag("days_90d", "count(DISTINCT CAST(ts AS DATE))", "90d")]
+    step = fuse_plan(tags, EVENTS, AS_OF)
+    sql = step.sql.upper()
+    assert sql.count("BIT_OR(") == 2  # 30d and 60d; 90 days do not fit 63 bits
+    assert sql.count("_DISTINCT") >= 1 and "COUNT(DISTINCT" not in sql
+    got = {r[0]: r[1:] for r in con.sql(step.sql).fetchall()}
+    expected = {r[0]: r[1:] for r in con.sql("""
+        SELECT uid,
+          CASE WHEN count(*) FILTER (WHERE ts > TIMESTAMP '2024-05-31') > 0 THEN
+            count(DISTINCT CAST(ts AS DATE)) FILTER (WHERE ts > TIMESTAMP '2024-05-31') END,
+          CASE WHEN count(*) FILTER (WHERE ts > TIMESTAMP '2024-05-01' AND kind = 'view') > 0
+            THEN count(DISTINCT CAST(ts AS DATE)) FILTER (WHERE ts > TIMESTAMP '2024-05-01'
+            AND kind = 'view') END,
+          count(DISTINCT CAST(ts AS DATE))
+        FROM events WHERE ts > TIMESTAMP '2024-04-01' AND ts <= TIMESTAMP '2024-06-30'
+        GROUP BY uid""").fetchall()}
+    assert got == expected
+    assert got["u5"] == (2, 2, 3)
+    types = {r[0]: r[1] for r in con.sql(f"DESCRIBE {step.sql}").fetchall()}
+    assert types["days_30d"] == types["view_days_60d"] == "BIGINT"
