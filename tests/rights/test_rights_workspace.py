@@ -218,3 +218,29 @@ def test_erasure_reports_an_identifier_another_account_holds_apart_and_keeps_tha
         assert len(shared) == 1 and "users.email: 1 row(s)" in shared[0] and other in shared[0]
         assert svc.engine.query_rows("SELECT count(*) FROM users WHERE user_id = ?",
                                      [other])[0][0] == 1
+
+
+def test_erasure_names_an_identifier_left_in_the_operational_store(demo_ws: Path) -> None:
+    """Verification scans every text column of the operational store: a phone number written
+    into another person's complaint survives the erasure (that row is not the requester's),
+    so the erasure is not verified and the column is named with its row count."""
+    import sqlalchemy as sa
+
+    from profileguard.store import tables as t
+
+    person = raw_user_with_everything(demo_ws.parent)
+    now = dt.datetime.now(dt.UTC)
+    with open_services(demo_ws) as svc:
+        with svc.store.write() as conn:
+            conn.execute(sa.insert(t.complaints), [
+                {"user_pid": "p_someoneelse", "kind": "wrong_tag", "state": "open",
+                 "text": f"my neighbour's number is {person['phone']}, not mine",
+                 "received_at": now, "deadline": now, "resolution": None},
+                {"user_pid": "p_someoneelse", "kind": "wrong_tag", "state": "open",
+                 "text": "no identifier here", "received_at": now, "deadline": now,
+                 "resolution": f"called {person['phone']} by mistake"}])
+        req = handle(svc, person["user_id"], "delete")
+    result = req.result or {}
+    assert result["verified"] is False
+    assert sorted(r for r in result["residuals"] if r.startswith("state ")) == [
+        "state complaints.resolution: 1 row(s)", "state complaints.text: 1 row(s)"]
