@@ -264,6 +264,17 @@ def test_phone_inside_a_remark_is_a_finding_and_masked_when_declared(tmp_path: P
         assert "13812345678" in stored
 
 
+def test_a_value_repeated_in_the_sample_counts_each_time_it_occurs(tmp_path: Path) -> None:
+    (tmp_path / "profileguard.yaml").write_text(REMARKS.replace("MASK", ""))
+    (tmp_path / "users.csv").write_text(
+        "user_id,remark\nU1,请联系13812345678送货\nU2,放门口\nU3,请联系13812345678送货\n"
+        "U4,13912345678 或 13812345678\n")
+    m = load_manifest(tmp_path / "profileguard.yaml").manifest
+    report = ingest(DuckDBEngine(), m, tmp_path, KEY, now=NOW)
+    [finding] = report.findings
+    assert finding["entities"] == 4 and finding["rows_scanned"] == 4
+
+
 def test_demo_warehouse_holds_no_raw_user_id_or_phone(demo_template: Path) -> None:
     import csv
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -190,3 +191,27 @@ def test_zoned_parquet_timestamps_load_their_wall_clock_time_whatever_the_sessio
     assert report.loaded == 2 and report.reconciles
     assert {r[0] for r in engine.query_rows("SELECT ts FROM events")} == {
         dt.datetime(2025, 3, 1, 20, 0)}
+
+
+def test_quarantined_and_held_rows_keep_the_transformed_values_of_carried_columns(
+        tmp_path: Path) -> None:
+    # session_id, ip and phone are only carried by the gate (their transforms may finish
+    # while it classifies the file): the row as staged still holds their stored values
+    from profileguard.collect.ingest import HELD
+
+    engine = DuckDBEngine()
+    engine.execute("CREATE TABLE consented (user_pid VARCHAR)")
+    engine.execute("INSERT INTO consented VALUES (?)", [pseudonym(KEY, "7")])
+    root = _shop(tmp_path, "parquet")
+    m = load_manifest(root / "profileguard.yaml").manifest
+    report = ingest(engine, m, root, KEY, now=NOW, consented={"events": "consented"})
+    assert report.held == 1 and report.reconciles  # E8, of user 10, who has not consented
+    raws = [json.loads(r[0]) for r in engine.query_rows(
+        f"SELECT raw FROM {QUARANTINE} UNION ALL SELECT raw FROM {HELD}")]
+    by_event = {r["event_id"]: r for r in raws}
+    assert by_event["E2"]["session_id"] == pseudonym(KEY, "S1")
+    assert by_event["E2"]["ip"] == "2409:57d3:6d3a::/48"
+    assert by_event["E8"]["phone"] == "138****5678"
+    assert by_event["E8"]["session_id"] == pseudonym(KEY, "S4")
+    text = " ".join(str(r) for r in raws)
+    assert "13812345678" not in text and "10.9.9.9" not in text and '"S4"' not in text

@@ -17,10 +17,14 @@ moves clean rows into the source's table and the rest into ``pg_quarantine``:
 With ``reprocess`` (``ingest --force``: re-reading files already ingested, e.g. to apply
 tombstones) a row already in the table is counted ``already_loaded`` instead — neither
 loaded again nor quarantined.
+
+The checks read only the columns :func:`gate_reads` names; the others are carried through,
+so the ingest may classify them as read and join their transformed values in afterwards.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -64,6 +68,13 @@ class GateSpec:
     #: a relation with ``__row`` and the key column as staged, cheaper to read than the staged
     #: one (the file before its transforms are joined in); default: the staged relation
     keys: str | None = None
+    #: the keys that repeat, already computed by :func:`duplicates_sql` (the stage runs it
+    #: while the transforms run); default: computed inside the classification
+    duplicates: str | None = None
+    #: build ``__raw`` (the row as staged, for the rows that fail) in the classification;
+    #: False leaves it NULL, for the caller to fill in with :func:`raw_json` (when the staged
+    #: relation does not hold the stored values of every column yet)
+    raw_json: bool = True
 
 
 def typed_expr(column: str, decl: FieldDecl, source: Source, staged: str | None = None) -> str:
@@ -112,6 +123,40 @@ def _blank(text: str) -> str:
     or nothing (a printable ASCII first character is never trimmed) — most values skip it."""
     return (f"CASE WHEN {text} IS NULL THEN TRUE WHEN ascii({text}) BETWEEN 33 AND 126 "
             f"THEN FALSE ELSE trim({text}) = '' END")
+
+
+def gate_reads(source: Source, fields: dict[str, FieldDecl]) -> set[str]:
+    """The columns the checks of :func:`classify_sql` read: the key, the person, the time,
+    typed and mapped columns (every column when there is no key: a file read again is then
+    compared row by row). The gate only carries the others through."""
+    if not source.key:
+        return set(fields)
+    reads = {c for c in (source.key, source.user, source.time) if c}
+    reads |= {c for c, d in fields.items() if d.type != "string"}
+    reads |= {c for c, mapping in source.values.items() if mapping}
+    return reads & set(fields)
+
+
+def raw_json(fields: dict[str, FieldDecl], value: Callable[[str], str]) -> str:
+    """The row as staged, as JSON text for the quarantine: every field's staged value
+    (``value(column)``) as text."""
+    return "to_json({" + ", ".join(
+        f"{lit(c)}: CAST({value(c)} AS VARCHAR)" for c in fields) + "})"
+
+
+def duplicates_sql(key: str, decl: FieldDecl, source: Source, staged_type: str | None,
+                   keys: str) -> str:
+    """The values of the key column ``key`` that repeat in ``keys`` (``__row`` and the
+    column as staged), each with its first row: ``__dup_key`` (typed), ``__dup_first``.
+
+    The keys that repeat are few: first by a 64-bit hash of the key (grouping integers is
+    cheaper than grouping text; a hash that repeats only makes its rows candidates), then
+    exactly, over the candidates alone."""
+    k = typed_expr(key, decl, source, staged_type)
+    rel = q(keys)
+    return (f"SELECT {k} AS __dup_key, min(__row) AS __dup_first FROM {rel} "
+            f"WHERE hash({k}) IN (SELECT hash({k}) AS __h FROM {rel} GROUP BY __h "
+            f"HAVING count(*) > 1) GROUP BY __dup_key HAVING count(*) > 1")
 
 
 def classify_sql(spec: GateSpec, staged: str) -> str:
@@ -197,23 +242,18 @@ def classify_sql(spec: GateSpec, staged: str) -> str:
     if src.key and src.key in fields:
         # the keys that repeat are few: one aggregate over the key alone finds them (and the
         # first row of each), joined back to flag the later rows
-        # — first by a 64-bit hash of the key (grouping integers is cheaper than grouping
-        # text; a hash that repeats only makes its rows candidates), then exactly, over the
-        # candidates alone
-        k = typed_expr(src.key, fields[src.key], src, types.get(src.key))
-        keys = q(spec.keys or staged)
+        keys = spec.keys or staged
+        dups = (q(spec.duplicates) if spec.duplicates
+                else f"({duplicates_sql(src.key, fields[src.key], src, types.get(src.key), keys)})")
         typed_rows = (f"SELECT __typed.*, __dups.__dup_first FROM ({typed_rows}) __typed "
-                      f"LEFT JOIN (SELECT {k} AS __dup_key, min(__row) AS __dup_first "
-                      f"FROM {keys} WHERE hash({k}) IN (SELECT hash({k}) AS __h FROM {keys} "
-                      f"GROUP BY __h HAVING count(*) > 1) GROUP BY __dup_key "
-                      f"HAVING count(*) > 1) __dups ON __typed.{t(src.key)} = __dups.__dup_key")
+                      f"LEFT JOIN {dups} __dups ON __typed.{t(src.key)} = __dups.__dup_key")
     level2 = f"SELECT __row, {carried}{flags} FROM ({typed_rows})"
     outer_cols = ", ".join(f"{t(c)} AS {q(c)}" for c in fields)
     # the row as read, for the quarantine record: built only for rows that fail the gate
-    raw = ", ".join(f"{lit(c)}: CAST({s(c)} AS VARCHAR)" for c in fields)
-    raw_json = f"CASE WHEN __reason IS NOT NULL THEN to_json({{{raw}}}) END"
+    raw = (f"CASE WHEN __reason IS NOT NULL THEN {raw_json(fields, s)} END" if spec.raw_json
+           else "CAST(NULL AS VARCHAR)")
     return (f"SELECT __row, {', '.join(q(c) for c in fields)}, __reason, __column, "
             f"__detail, "
-            f"{raw_json} AS __raw FROM (SELECT __row, {outer_cols}, {carried}, "
+            f"{raw} AS __raw FROM (SELECT __row, {outer_cols}, {carried}, "
             f"{reason} AS __reason, {column} AS __column, {detail} AS __detail "
             f"FROM ({level2}))")

@@ -4,10 +4,11 @@ For every file of every declared source: the file is staged in DuckDB
 (:mod:`profileguard.collect.stage`: columns renamed (``columns:``), columns the manifest does
 not declare refused (not loaded, reported), the person's id and ``pseudonymize`` fields
 turned into keyed pseudonyms and the other transforms applied, once per distinct value),
-the gate classifies each row, and in ONE transaction clean rows go to the source's table, the rest
-to ``pg_quarantine`` with source, file, row, column and reason, and the file's digest to
-``pg_ingest_files``. Input rows = loaded + quarantined, always. A file already ingested
-(same digest) loads nothing the second time.
+the gate classifies each row (columns it only carries may be classified as read while their
+transforms finish), and in ONE transaction clean rows go to the source's table (those columns'
+stored values joined in), the rest to ``pg_quarantine`` with source, file, row, column, reason
+and the row as staged, and the file's digest to ``pg_ingest_files``. Input rows = loaded +
+quarantined, always. A file already ingested (same digest) loads nothing the second time.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from profileguard.collect.gate import SQL_TYPES, GateSpec, classify_sql, lit
+from profileguard.collect.gate import SQL_TYPES, GateSpec, classify_sql, lit, raw_json
 from profileguard.collect.pii_gate import findings as pii_findings
 from profileguard.collect.readers import Malformed, SourceFile, open_source
+from profileguard.collect.stage import LateMappings, Stager, stage_file
 from profileguard.collect.stage import Progress as Progress  # re-exported for the pipeline
-from profileguard.collect.stage import Stager, stage_file
-from profileguard.manifest.model import FieldDecl, Manifest
+from profileguard.manifest.model import FieldDecl, Manifest, Source
 from profileguard.store.engine import Engine
 from profileguard.store.engine import quote_ident as q
 
@@ -177,55 +178,80 @@ def ingest_file(
                         TOMBSTONES if engine.table_exists(TOMBSTONES) else None, now,
                         reprocess=bool(seen[0][0]), consented=consented,
                         staged_types=staged.types,
-                        keys=staged.untransformed(source.key))
+                        keys=staged.keys(source.key),
+                        duplicates=staged.duplicates, raw_json=not staged.late)
         engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(classified)} AS "
                        f"{classify_sql(spec, staged.relation)}")
+        late = staged.finish()
+        _load(engine, source_name, source, sf, fields, classified, late, staged.rows, digest,
+              now, result)
     finally:
+        engine.execute(f"DROP TABLE IF EXISTS {q(classified)}")
         staged.drop(engine)
+    if identities is not None and staged.users:
+        identities(staged.users)
+    result.findings = pii_findings(source_name, staged.scans, declared)
+    return result
+
+
+def _load(engine: Engine, source_name: str, source: Source, sf: SourceFile,
+          fields: dict[str, FieldDecl], classified: str, late: LateMappings | None, rows: int,
+          digest: str, now: datetime, result: FileResult) -> None:
+    """In one transaction: the clean rows of the ``classified`` file into the source's table
+    (the ``late`` columns mapped to their stored values on the way), the failed ones into
+    the quarantine, the held ones into ``pg_held``, and the file into the ingest ledger."""
     file_id = int(engine.query_rows(f"SELECT coalesce(max(file_id), 0) + 1 FROM {INGEST_FILES}")[0][0])
     cols = ", ".join(q(c) for c in fields)
     user = f"CAST(json_extract_string(__raw, {lit('$.' + source.user)}) AS VARCHAR)" if (
         source.user and source.user in fields) else "NULL"
     ts = now.strftime("%Y-%m-%d %H:%M:%S")
-    try:
-        with engine.transaction():
-            engine.execute(f"INSERT INTO {q(source_name)} ({cols}, _file_id) SELECT {cols}, {file_id} "
-                           f"FROM {q(classified)} WHERE __reason IS NULL")
+    for reason, n in engine.query_rows(
+            f"SELECT __reason, count(*) FROM {q(classified)} GROUP BY __reason"):
+        if reason is None:
+            result.loaded = int(n)
+        elif reason == "already_loaded":
+            result.already_loaded = int(n)
+        elif reason == HOLD_REASON:
+            result.held = int(n)
+        else:
+            result.quarantined[str(reason)] += int(n)
+    stored, joined = cols, q(classified)
+    if late is not None:
+        # the late columns are classified as read: their stored values join in here, and
+        # the failed rows take the row as staged from the relation with every transform
+        m = {c: f"__m{i}" for i, c in enumerate(late.tables)}
+        stored = ", ".join(f"{m[c]}.out" if c in m else f"k.{q(c)}" for c in fields)
+        joined = f"{q(classified)} k " + " ".join(
+            f"LEFT JOIN {q(table)} {m[c]} ON {m[c]}.v = k.{q(c)}" for c, table in late.tables.items())
+        if result.quarantined or result.held:
             engine.execute(
-                f"INSERT INTO {QUARANTINE} SELECT {lit(source_name)}, {lit(sf.path)}, __row, __column, "
-                f"__reason, __detail, __raw, {user}, {file_id}, TIMESTAMP {lit(ts)} "
+                f"UPDATE {q(classified)} SET __raw = r.__raw FROM (SELECT __row, "
+                f"{raw_json(fields, q)} AS __raw FROM {q(late.relation)} WHERE __row IN "
+                f"(SELECT __row FROM {q(classified)} WHERE __reason IS NOT NULL)) r "
+                f"WHERE {q(classified)}.__row = r.__row")
+    with engine.transaction():
+        engine.execute(f"INSERT INTO {q(source_name)} ({cols}, _file_id) SELECT {stored}, "
+                       f"{file_id} FROM {joined} WHERE __reason IS NULL")
+        if result.quarantined:  # the rows that failed the gate (few): only when there are any
+            engine.execute(
+                f"INSERT INTO {QUARANTINE} SELECT {lit(source_name)}, {lit(sf.path)}, __row, "
+                f"__column, __reason, __detail, __raw, {user}, {file_id}, TIMESTAMP {lit(ts)} "
                 f"FROM {q(classified)} WHERE __reason IS NOT NULL "
                 f"AND __reason NOT IN ('already_loaded', '{HOLD_REASON}')")
+        if result.held:
             engine.execute(
-                f"INSERT INTO {HELD} SELECT {lit(source_name)}, {lit(sf.path)}, __row, {user}, __raw, "
-                f"{file_id}, TIMESTAMP {lit(ts)} FROM {q(classified)} "
+                f"INSERT INTO {HELD} SELECT {lit(source_name)}, {lit(sf.path)}, __row, {user}, "
+                f"__raw, {file_id}, TIMESTAMP {lit(ts)} FROM {q(classified)} "
                 f"WHERE __reason = '{HOLD_REASON}'")
-            for bad in sf.malformed:
-                _quarantine_malformed(engine, source_name, bad, file_id, ts)
-            counts = engine.query_rows(
-                f"SELECT __reason, count(*) FROM {q(classified)} GROUP BY __reason")
-            for reason, n in counts:
-                if reason is None:
-                    result.loaded = int(n)
-                elif reason == "already_loaded":
-                    result.already_loaded = int(n)
-                elif reason == HOLD_REASON:
-                    result.held = int(n)
-                else:
-                    result.quarantined[str(reason)] += int(n)
-            if sf.malformed:
-                result.quarantined["malformed_row"] += len(sf.malformed)
-            result.rows_in = staged.rows + len(sf.malformed)
-            engine.execute(
-                f"INSERT INTO {INGEST_FILES} VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP {lit(ts)}, ?, ?)",
-                [file_id, source_name, sf.path, digest, result.rows_in, result.loaded,
-                 result.quarantined_total, result.held, result.already_loaded])
-    finally:
-        engine.execute(f"DROP TABLE IF EXISTS {q(classified)}")
-    if identities is not None and staged.users:
-        identities(staged.users)
-    result.findings = pii_findings(source_name, staged.scans, declared)
-    return result
+        for bad in sf.malformed:
+            _quarantine_malformed(engine, source_name, bad, file_id, ts)
+        if sf.malformed:
+            result.quarantined["malformed_row"] += len(sf.malformed)
+        result.rows_in = rows + len(sf.malformed)
+        engine.execute(
+            f"INSERT INTO {INGEST_FILES} VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP {lit(ts)}, ?, ?)",
+            [file_id, source_name, sf.path, digest, result.rows_in, result.loaded,
+             result.quarantined_total, result.held, result.already_loaded])
 
 
 def _quarantine_malformed(engine: Engine, source: str, bad: Malformed, file_id: int,

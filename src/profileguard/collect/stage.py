@@ -11,13 +11,20 @@ reach it.
 The declared transforms (the person's id always pseudonymized, ``pseudonymize``, ``mask``,
 ``truncate_ip``, ``hash``, ``generalize_*``, and ``mask: true`` masking of undeclared
 personal information) are functions of one value, so each runs once per DISTINCT value of
-its column in the whole file, in Python, and its result is joined back in SQL. The scanner
-for undeclared personal information reads the first rows of the file, as before.
+its column in the whole file, in Python, and its result is joined back in SQL. They run on
+a worker thread while DuckDB (which releases the GIL) works beside them: reading the next
+column's distinct values, finding the repeated keys for the gate's duplicate check, and —
+for the columns the gate only carries (not the key, the person, the time, typed or mapped
+columns: :func:`~profileguard.collect.gate.gate_reads`), which are staged as read —
+classifying the file; the ingest joins their stored values in when it loads the clean rows.
+The scanner for undeclared personal information reads the first rows of the file, each
+distinct value once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -26,6 +33,7 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
+from profileguard.collect.gate import duplicates_sql, gate_reads
 from profileguard.collect.pii_gate import SAMPLE_ROWS, ColumnScan, mask_undeclared, scan_sample
 from profileguard.collect.readers import ROW, SourceFile
 from profileguard.collect.transforms import apply_transform
@@ -48,7 +56,8 @@ ARROW = "ARROW"
 
 @dataclass
 class Staged:
-    """A staged file: ``relation`` holds ``__row`` and the kept columns, transformed."""
+    """A staged file: ``relation`` holds ``__row`` and the kept columns, transformed (but
+    the ``late`` ones, as read until :meth:`finish`)."""
 
     relation: str
     rows: int
@@ -63,12 +72,39 @@ class Staged:
     objects: list[tuple[str, str]] = field(default_factory=list)
     #: columns whose staged values differ from the file's (transformed or masked)
     transformed: set[str] = field(default_factory=set)
+    #: the gate's repeated keys (:func:`~profileguard.collect.gate.duplicates_sql`), when
+    #: the stage found them while the transforms ran
+    duplicates: str | None = None
+    #: ``__row`` and the primary key as staged, when the key is transformed: the file with
+    #: only the key's mapping joined
+    key_view: str | None = None
+    #: transformed columns the gate only carries (not in
+    #: :func:`~profileguard.collect.gate.gate_reads`), staged in ``relation`` as read (as
+    #: text) while their transforms still run: :meth:`finish` waits for them
+    late: list[str] = field(default_factory=list)
+    #: the transforms of the ``late`` columns, until :meth:`finish`
+    pending: LateTransforms | None = None
 
-    def untransformed(self, column: str | None) -> str | None:
-        """``raw`` when ``column`` is staged as read (its checks can skip the transforms)."""
-        return self.raw if column and column not in self.transformed else None
+    def finish(self) -> LateMappings | None:
+        """Wait for the transforms of the ``late`` columns: their mappings, and the staged
+        relation with every transform joined (None when there are no late columns)."""
+        if self.pending is None:
+            return None
+        done, self.pending = self.pending.finish(), None
+        self.objects = drop_order(self.objects + done.objects)
+        return done
+
+    def keys(self, column: str | None) -> str | None:
+        """A relation with ``__row`` and ``column`` as staged that is cheaper to read than
+        ``relation`` (the gate's key checks read it): ``raw`` when the column is staged as
+        read, ``key_view`` when it is the transformed key, else None."""
+        if not column:
+            return None
+        return self.raw if column not in self.transformed else self.key_view
 
     def drop(self, engine: Engine) -> None:
+        if self.pending is not None:
+            self.pending.close()
         for kind, name in self.objects:
             if kind == ARROW:
                 if isinstance(engine, DuckDBEngine):  # only DuckDB's stage registers Arrow
@@ -257,32 +293,143 @@ def stage_file(engine: DuckDBEngine, sf: SourceFile, source: Source,
                    and declared[c].type == "string"]
         scans = _scan(engine, raw, scanned, declared, len(sf.malformed))
         select, types, todo = plan_columns(keep, declared, source, raw_types)
-        joins: list[str] = []
-        users: list[str] = []
-        for i, transform in enumerate(todo):
-            col = transform[0]
-            distinct = engine.query_arrow(
-                f"SELECT DISTINCT CAST({q(col)} AS VARCHAR) AS v FROM {q(raw)} "
-                f"WHERE {q(col)} IS NOT NULL").column("v").combine_chunks()
-            if col == source.user and want_users:
-                users = sorted(v for v in distinct.to_pylist() if v)
-            cache = _PID_CACHE.setdefault(key, {}) if col == source.user else None
-            out = transform_values(transform, distinct, key, cache)
-            mapping = f"_stage_map_{label}_{serial}_{i}"
-            view = f"{mapping}_src"
-            engine.register_arrow(view, pa.table({"v": distinct, "out": out}))
-            try:
-                engine.execute(f"CREATE TEMP TABLE {q(mapping)} AS SELECT * FROM {q(view)}")
-            finally:
-                engine.unregister_arrow(view)
-            objects.append(("TABLE", mapping))
-            joins.append(f"LEFT JOIN {q(mapping)} m{i} ON m{i}.v = CAST(s.{q(col)} AS VARCHAR)")
-        staged = staged_view(engine, f"_stage_{label}_{serial}", raw, select, joins, objects)
+        reads = gate_reads(source, {c: declared[c] for c in keep})
+        transforms = Transforms(engine, raw, todo, key, source.user, f"{label}_{serial}")
+        try:
+            # columns the gate only carries are staged as read: their transforms may still
+            # run while it classifies the file (``Staged.finish`` waits for them)
+            late = [i for i, (col, _, _) in enumerate(todo) if col not in reads]
+            early = [i for i in range(len(todo)) if i not in late]
+            users = transforms.start(early + late, want_users)
+            duplicates = _find_duplicates(engine, raw, source, declared, raw_types, todo,
+                                          f"_stage_dups_{label}_{serial}", objects)
+            joins = [transforms.mapping(i, objects) for i in early]
+            as_read = {f"m{i}.out AS {q(todo[i][0])}": f"CAST(s.{q(todo[i][0])} AS VARCHAR) "
+                       f"AS {q(todo[i][0])}" for i in late}
+            staged = staged_view(engine, f"_stage_{label}_{serial}", raw,
+                                 [as_read.get(c, c) for c in select], joins, objects)
+            key_view = next((staged_view(engine, f"_stage_keys_{label}_{serial}", raw,
+                                         [f"s.{ROW}", f"m{i}.out AS {q(todo[i][0])}"],
+                                         [transforms.joins[i]], objects)
+                             for i in early if todo[i][0] == source.key), None)
+        except BaseException:
+            transforms.close()
+            raise
+        pending = LateTransforms(transforms, late, f"_stage_full_{label}_{serial}", select)
+        if not late:
+            transforms.close()
     except BaseException:
         Staged("", 0, "", {}, objects=list(reversed(objects))).drop(engine)
         raise
     return Staged(staged, rows, raw, types, users, scans, drop_order(objects),
-                  {c for c, _, _ in todo})
+                  {c for c, _, _ in todo}, duplicates, key_view, [todo[i][0] for i in late],
+                  pending if late else None)
+
+
+def _find_duplicates(engine: DuckDBEngine, raw: str, source: Source,
+                     declared: dict[str, FieldDecl], raw_types: dict[str, str],
+                     todo: list[Transform], name: str, objects: list[tuple[str, str]]
+                     ) -> str | None:
+    """The gate's repeated keys as the temporary table ``name`` (recorded in ``objects``),
+    when the gate reads them from the key as read: DuckDB work that needs no transform, done
+    while the transforms run. None when the key is transformed, absent or not kept."""
+    key = source.key
+    if not todo or not key or key not in declared or declared[key].transform == "drop" or any(
+            col == key for col, _, _ in todo):
+        return None
+    engine.execute(f"CREATE TEMP TABLE {q(name)} AS "
+                   + duplicates_sql(key, declared[key], source, raw_types[key], raw))
+    objects.append(("TABLE", name))
+    return name
+
+
+class Transforms:
+    """The per-distinct-value transforms of one file's columns (``todo``), run in Python on
+    one worker thread while the calling thread keeps DuckDB busy (it releases the GIL)."""
+
+    def __init__(self, engine: DuckDBEngine, raw: str, todo: list[Transform], key: bytes,
+                 person: str | None, name: str) -> None:
+        self.engine, self.raw, self.todo, self.key = engine, raw, todo, key
+        self.person, self.name = person, name
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-stage-transform")
+        self.jobs: dict[int, tuple[pa.Array, Future[pa.Array]]] = {}
+        #: per transform done: its mapping table and the join that brings it to the file ``s``
+        self.tables: dict[int, str] = {}
+        self.joins: dict[int, str] = {}
+
+    def start(self, order: list[int], want_users: bool) -> list[str]:
+        """Read the distinct values of each column (in ``order``) and queue its transform;
+        returns the raw ids of the people (``want_users``), if their column is among them."""
+        users: list[str] = []
+        for i in order:
+            col = self.todo[i][0]
+            distinct = self.engine.query_arrow(
+                f"SELECT DISTINCT CAST({q(col)} AS VARCHAR) AS v FROM {q(self.raw)} "
+                f"WHERE {q(col)} IS NOT NULL").column("v").combine_chunks()
+            cache = _PID_CACHE.setdefault(self.key, {}) if col == self.person else None
+            self.jobs[i] = (distinct, self.worker.submit(transform_values, self.todo[i],
+                                                         distinct, self.key, cache))
+            if col == self.person and want_users:
+                users = sorted(v for v in distinct.to_pylist() if v)
+        return users
+
+    def mapping(self, i: int, objects: list[tuple[str, str]]) -> str:
+        """Wait for the transform of column ``i``; its mapping as a temporary table
+        (recorded in ``objects``); returns the join ``m<i>`` that brings it to the file."""
+        distinct, out = self.jobs[i]
+        col = self.todo[i][0]
+        table = f"_stage_map_{self.name}_{i}"
+        view = f"{table}_src"
+        self.engine.register_arrow(view, pa.table({"v": distinct, "out": out.result()}))
+        try:
+            self.engine.execute(f"CREATE TEMP TABLE {q(table)} AS SELECT * FROM {q(view)}")
+        finally:
+            self.engine.unregister_arrow(view)
+        objects.append(("TABLE", table))
+        self.tables[i] = table
+        self.joins[i] = f"LEFT JOIN {q(table)} m{i} ON m{i}.v = CAST(s.{q(col)} AS VARCHAR)"
+        return self.joins[i]
+
+    def close(self) -> None:
+        self.worker.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class LateMappings:
+    """The stored values of a file's late columns, once their transforms are done."""
+
+    #: the staged relation with every transform joined (the row as staged, column by column)
+    relation: str
+    #: late column → its mapping table (``v``: the value as read, as text; ``out``: stored)
+    tables: dict[str, str]
+    objects: list[tuple[str, str]]
+
+
+@dataclass
+class LateTransforms:
+    """The transforms of the late columns (``late``: their indices in ``transforms.todo``),
+    still running when the stage returned."""
+
+    transforms: Transforms
+    late: list[int]
+    #: the name of the staged relation with every transform joined, and its select list
+    name: str
+    select: list[str]
+
+    def finish(self) -> LateMappings:
+        objects: list[tuple[str, str]] = []
+        try:
+            for i in self.late:
+                self.transforms.mapping(i, objects)
+            t = self.transforms
+            full = staged_view(t.engine, self.name, t.raw, self.select,
+                               [t.joins[i] for i in range(len(t.todo))], objects)
+        finally:
+            self.close()
+        return LateMappings(full, {t.todo[i][0]: t.tables[i] for i in self.late}, objects)
+
+    def close(self) -> None:
+        self.transforms.close()
 
 
 def staged_view(engine: Engine, name: str, raw: str, select: list[str], joins: list[str],

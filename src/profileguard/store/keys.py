@@ -66,6 +66,9 @@ def is_pseudonym(value: str) -> bool:
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 _B32_CHARS = 26  # 128 bits in 5-bit groups (the last one padded with two zero bits)
 _PID_BYTES = np.frombuffer(PID_PREFIX.encode("ascii"), dtype=np.uint8)
+#: the two base32 characters of every 10-bit number, as one uint16 (native byte order)
+_B32_PAIRS = np.stack([_B32[np.arange(1024) >> 5], _B32[np.arange(1024) & 31]],
+                      axis=1).copy().view(np.uint16).ravel()
 
 
 def _digests(key: bytes, values: list[str]) -> np.ndarray:
@@ -95,16 +98,31 @@ def _digests(key: bytes, values: list[str]) -> np.ndarray:
 def _pid_bytes(key: bytes, values: list[str]) -> np.ndarray:
     """The pseudonyms of ``values`` as a ``(len(values), PID_LENGTH)`` array of ASCII bytes.
 
-    The 128 bits of each digest are cut into 26 groups of 5 (the last padded with two zero
-    bits, as base32 pads) and looked up in the base32 alphabet, vectorized, so each row
-    spells :func:`pseudonym` of its value.
+    The 128 bits of each digest, padded with two zero bits as base32 pads them, are cut
+    into 13 groups of 10 bits, each looked up as its two base32 characters (vectorized
+    over all values, one group at a time), so each row spells :func:`pseudonym` of its
+    value.
     """
-    bits = np.unpackbits(_digests(key, values), axis=1)
-    bits = np.pad(bits, ((0, 0), (0, _B32_CHARS * 5 - 128)))
-    groups = bits.reshape(len(values), _B32_CHARS, 5) @ np.array([16, 8, 4, 2, 1], np.uint8)
-    out = np.empty((len(values), PID_LENGTH), dtype=np.uint8)
+    n = len(values)
+    words = np.ascontiguousarray(_digests(key, values)).view(">u8").astype(np.uint64)
+    hi, lo = words[:, 0], words[:, 1]  # bits 0-63 and 64-127 of the digest
+    pairs = np.empty((n, _B32_CHARS // 2), dtype=np.uint16)
+    ten = np.uint64(1023)
+    for j in range(_B32_CHARS // 2):
+        first = 10 * j  # the group's first bit
+        if first + 10 <= 64:
+            group = (hi >> np.uint64(54 - first)) & ten
+        elif first >= 64:  # in ``lo`` followed by the two padding bits
+            shift = 118 - first
+            group = ((lo >> np.uint64(shift)) if shift >= 0 else (lo << np.uint64(-shift))) & ten
+        else:  # the last bits of ``hi`` and the first of ``lo``
+            high = 64 - first
+            group = (((hi & np.uint64((1 << high) - 1)) << np.uint64(10 - high))
+                     | (lo >> np.uint64(54 + high)))
+        pairs[:, j] = _B32_PAIRS[group]
+    out = np.empty((n, PID_LENGTH), dtype=np.uint8)
     out[:, :len(PID_PREFIX)] = _PID_BYTES
-    out[:, len(PID_PREFIX):] = _B32[groups]
+    out[:, len(PID_PREFIX):] = pairs.view(np.uint8).reshape(n, _B32_CHARS)
     return out
 
 
