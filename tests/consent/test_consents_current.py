@@ -150,6 +150,7 @@ def test_a_write_that_fails_after_the_log_append_leaves_no_current_row_either(
         raise RuntimeError("ledger unavailable")
 
     monkeypatch.setattr(book.ledger, "append", broken)
+    monkeypatch.setattr(book.ledger, "append_many", broken)  # the importer's, once per import
     with pytest.raises(RuntimeError, match="ledger unavailable"):
         book.withdraw("p_kept", "personalization", given_at=T0 + dt.timedelta(hours=1))
     with pytest.raises(RuntimeError, match="ledger unavailable"):

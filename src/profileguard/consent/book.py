@@ -393,6 +393,8 @@ class ConsentBook:
         actor: str = "import",
         source: str = "import",
     ) -> int:
+        """Import a consent history in one transaction, one ledger entry per batch of
+        ``batch_size`` rows; returns the rows imported (see :mod:`.importer`)."""
         from profileguard.consent.importer import import_consents
 
         return import_consents(self, data, batch_size=batch_size, actor=actor, source=source)

@@ -6,77 +6,57 @@ identity map) or ``user_pid``, ``purpose``, ``recipient``, ``status``, ``consent
 ``clicks_to_withdraw``, ``ts``. Only ``purpose``, ``status`` and ``ts`` plus one id column
 are required.
 
-Rows are inserted in batches. Each batch commits together with ONE ledger entry
+Rows are read in batches, checked and converted column by column
+(:mod:`profileguard.consent.import_rows`). Each batch gets ONE ledger entry
 (``consent.import``) holding the row count, the first and last row numbers and the SHA-256
 of the batch's canonical JSON: a per-row entry for millions of historic rows would make
 the ledger as large as the table without proving more, since the digest pins every row.
-Changes made one at a time (API, CLI, privacy center) get one entry each. The same
-transaction folds the batch into ``consents_current`` (derived; see
-:mod:`profileguard.store.consents_current`).
+Changes made one at a time (API, CLI, privacy center) get one entry each.
+
+The whole import is ONE write transaction. Per batch, its raw ids go into the identity
+map (one HMAC per distinct id) and its rows into the log set-wise (SQLite: one
+``executemany`` of plain values; PostgreSQL: ``COPY``). After the last batch all the new
+rows are folded into ``consents_current`` in one statement (derived; see
+:mod:`profileguard.store.consents_current`) and the batches' ledger entries are chained.
+So an import commits whole or not at all: a bad row stops it with its row number and
+leaves nothing behind (a re-run does not duplicate the batches before it).
+
+On PostgreSQL other writers go on meanwhile (the ledger's chain lock is taken only for the
+final append). On SQLite the import holds the write lock throughout, and one at least as
+large as the log it lands in drops the secondary indexes of ``consents`` and
+``consents_current`` and builds each once at the end: one sorted pass instead of millions
+of random inserts, each dirtying a page. Readers keep seeing the previous state, indexes
+included, until the commit (WAL).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-from collections import Counter
+import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
-from profileguard.consent.decisions import CONSENT_TYPES, STATUSES
+from profileguard.consent import import_rows
 from profileguard.errors import ProfileguardError
 from profileguard.store import consents_current
 from profileguard.store import tables as t
-from profileguard.store.ledger import canonical_json
-from profileguard.store.operational import as_utc, utcnow
+from profileguard.store.operational import utcnow
 
 if TYPE_CHECKING:
     from profileguard.consent.book import ConsentBook
+    from profileguard.store.operational import OperationalStore
 
 REQUIRED = ("purpose", "status", "ts")
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f", ""}
-
-
-def _bool(value: Any, row: int, column: str) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ProfileguardError(f"row {row}, column {column}: {value!r} is not a boolean "
-                            "(allowed: true/false, 1/0, yes/no)")
-
-
-def _int(value: Any, row: int, column: str) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ProfileguardError(f"row {row}, column {column}: {value!r} is not a whole "
-                                "number") from None
-
-
-def _ts(value: Any, row: int) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return as_utc(value)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
-    try:
-        return as_utc(dt.datetime.fromisoformat(str(value)))
-    except ValueError:
-        raise ProfileguardError(f"row {row}, column ts: {value!r} is not an ISO 8601 "
-                                "timestamp (e.g. 2025-03-01T09:30:00Z)") from None
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+#: SQLite page cache while the batches load (KiB): the identity map's indexes take random
+#: inserts; the log itself only grows at its end
+SQLITE_LOAD_CACHE_KIB = 256 * 1024
 
 
 def import_consents(
@@ -96,66 +76,158 @@ def import_consents(
     if missing:
         raise ProfileguardError(f"consent import: missing column(s) {', '.join(missing)}; "
                                 f"found {', '.join(data.column_names)}")
-    imported = 0
-    for start in range(0, data.num_rows, batch_size):
-        chunk = data.slice(start, batch_size).to_pylist()
-        if id_column == "user_id":
-            pids = book.store.register_identities(str(r["user_id"]) for r in chunk)
-            ids = [pids[str(r["user_id"])] for r in chunk]
-        else:
-            ids = [str(r["user_pid"]) for r in chunk]
-        rows = [_row(r, pid, start + i + 1, source) for i, (r, pid) in
-                enumerate(zip(chunk, ids, strict=True))]
-        digest = hashlib.sha256(
-            canonical_json([{k: _jsonable(v) for k, v in r.items() if k != "recorded_at"}
-                            for r in rows]).encode("utf-8")
-        ).hexdigest()
-        statuses = Counter(r["status"] for r in rows)
-        with book.store.write() as conn:
-            before = consents_current.last_log_id(conn)
-            conn.execute(t.consents.insert(), rows)
-            consents_current.fold(conn, before + 1)
-            book.ledger.append(
-                "consent.import", actor, None,
-                {"rows": len(rows), "first_row": start + 1, "last_row": start + len(rows),
-                 "sha256": digest, "statuses": dict(sorted(statuses.items())),
-                 "source": source},
-                conn=conn,
-            )
-        imported += len(rows)
-    return imported
+    if batch_size < 1:
+        raise ProfileguardError(f"consent import: batch_size={batch_size}; use 1 or more")
+    if data.num_rows == 0:
+        return 0
+    entries: list[tuple[str, str, str | None, Mapping[str, Any]]] = []
+    identities = _Identities(book.store)
+    with book.store.write() as conn:
+        first_id = consents_current.last_log_id(conn) + 1
+        built_after = _drop_indexes(conn) if (conn.dialect.name == "sqlite"
+                                              and data.num_rows >= first_id - 1) else []
+        with _sqlite_cache(conn, SQLITE_LOAD_CACHE_KIB):
+            for start in range(0, data.num_rows, batch_size):
+                chunk = data.slice(start, batch_size)
+                rows, ids = import_rows.log_rows(chunk, id_column, start + 1, source)
+                if id_column == "user_id":
+                    rows = rows.set_column(0, "user_pid", identities.pids(conn, ids))
+                entries.append(("consent.import", actor, None, _entry(rows, start, source)))
+                _append(conn, rows)
+        consents_current.fold(conn, first_id)
+        for index in built_after:
+            index.create(conn)
+        for entry in book.ledger.append_many(conn, entries):
+            if isinstance(entry, ProfileguardError):
+                raise entry
+    return int(data.num_rows)
 
 
-def _row(r: dict[str, Any], pid: str, row: int, source: str) -> dict[str, Any]:
-    status = str(r.get("status") or "").strip()
-    consent_type = str(r.get("consent_type") or "general").strip()
-    if status not in STATUSES:
-        raise ProfileguardError(f"row {row}, column status: {status!r} is not allowed; use "
-                                f"one of {', '.join(STATUSES)}")
-    if consent_type not in CONSENT_TYPES:
-        raise ProfileguardError(f"row {row}, column consent_type: {consent_type!r} is not "
-                                f"allowed; use one of {', '.join(CONSENT_TYPES)}")
-    purpose = _text(r.get("purpose"))
-    if purpose is None:
-        raise ProfileguardError(f"row {row}, column purpose: empty; every consent is for a "
-                                "purpose")
-    return {
-        "user_pid": pid,
-        "purpose": purpose,
-        "recipient": _text(r.get("recipient")) or "",
-        "status": status,
-        "consent_type": consent_type,
-        "notice_version": _text(r.get("notice_version")),
-        "surface": _text(r.get("surface")),
-        "pre_ticked": _bool(r.get("pre_ticked"), row, "pre_ticked"),
-        "bundled": _bool(r.get("bundled"), row, "bundled"),
-        "clicks_to_give": _int(r.get("clicks_to_give"), row, "clicks_to_give"),
-        "clicks_to_withdraw": _int(r.get("clicks_to_withdraw"), row, "clicks_to_withdraw"),
-        "source": _text(r.get("source")) or source,
-        "given_at": _ts(r.get("ts"), row),
-        "recorded_at": utcnow(),
-    }
+def _entry(rows: pa.Table, start: int, source: str) -> dict[str, Any]:
+    """The ledger payload of one batch: where it is in the input and its digest."""
+    text = import_rows.canonical_json(rows)  # hashed as Arrow holds it, not copied
+    counts = pc.value_counts(rows.column("status").combine_chunks())
+    statuses = dict(zip(counts.field("values").to_pylist(),
+                        counts.field("counts").to_pylist(), strict=True))
+    return {"rows": rows.num_rows, "first_row": start + 1, "last_row": start + rows.num_rows,
+            "sha256": hashlib.sha256(text).hexdigest(),
+            "statuses": dict(sorted(statuses.items())), "source": source}
 
 
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime) else value
+def _drop_indexes(conn: sa.Connection) -> list[sa.Index]:
+    """Drop the secondary indexes of the log and of ``consents_current``; returns them, to
+    be built after the load (a failure rolls the drop back with the rest)."""
+    indexes = [*t.consents.indexes, *t.consents_current.indexes]
+    for index in indexes:
+        index.drop(conn, checkfirst=True)
+    return indexes
+
+
+@contextmanager
+def _sqlite_cache(conn: sa.Connection, kib: int) -> Iterator[None]:
+    """On SQLite, a page cache of ``kib`` for the block, then the connection's own again
+    (SQLite's sorts, the fold's and the index builds', run faster with the small one)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    previous = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{kib}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {previous}")
+
+
+class _Identities:
+    """Pids of raw ids, each distinct id of a batch recorded in the identity map unless the
+    previous batch had it (a person's records are mostly near each other in a log; the map
+    ignores an id it already holds)."""
+
+    def __init__(self, store: OperationalStore) -> None:
+        self.store = store
+        self.recent: dict[str, str] = {}
+
+    def pids(self, conn: sa.Connection, user_ids: pa.Array) -> pa.Array:
+        """The pids of ``user_ids`` (text, no nulls), one per row."""
+        encoded = pc.dictionary_encode(user_ids)
+        raw: list[str] = encoded.dictionary.to_pylist()
+        known = self.recent
+        pids = [known.get(uid) or self.store.pid_of(uid) for uid in raw]
+        created = _bound(conn, t.identity_map.c.created_at, [utcnow()])[0]
+        stmt = _insert(conn, t.identity_map).on_conflict_do_nothing(
+            index_elements=["user_pid"])
+        new = [(pid, uid, created) for pid, uid in zip(pids, raw, strict=True)
+               if uid not in known]
+        if new:
+            _executemany(conn, stmt, ("user_pid", "user_id", "created_at"), new)
+        self.recent = dict(zip(raw, pids, strict=True))
+        return pa.array(pids, pa.string()).take(encoded.indices)
+
+
+def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT (with ``ON CONFLICT``)."""
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    raise ProfileguardError(f"consent import: the {conn.dialect.name!r} database is not "
+                            "supported (use SQLite or PostgreSQL)")
+
+
+def _executemany(conn: sa.Connection, stmt: Any, columns: Sequence[str],
+                 rows: Iterable[tuple[Any, ...]]) -> None:
+    """``stmt`` once per row of values the driver takes as they are (see :func:`_bound`),
+    without SQLAlchemy's per-row parameter processing. With positional parameters (SQLite)
+    the rows go to the driver's cursor as they come: an iterator is never materialized
+    (``zip`` then reuses one tuple for every row)."""
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))
+    if compiled.positional:
+        order = [columns.index(name) for name in compiled.positiontup or ()]
+        if order != list(range(len(columns))):
+            rows = (tuple(row[i] for i in order) for row in rows)
+        driver = conn.connection.driver_connection  # inside this transaction
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(str(compiled), rows)
+        finally:
+            cursor.close()
+        return
+    conn.exec_driver_sql(str(compiled), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _bound(conn: sa.Connection, column: sa.Column[Any], values: list[Any]) -> list[Any]:
+    """``values`` of ``column`` as SQLAlchemy hands them to the driver."""
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return values if process is None else [process(v) for v in values]
+
+
+#: the log columns an import writes, in table order
+_LOG = [c.name for c in t.consents.columns if c.name != "id"]
+
+
+def _append(conn: sa.Connection, rows: pa.Table) -> None:
+    """Append ``rows`` (:data:`import_rows.LOG_COLUMNS`) to the log, stamped as recorded
+    now: PostgreSQL ``COPY`` of Arrow's CSV; SQLite ``executemany`` of plain values, times
+    in the text form SQLAlchemy stores."""
+    rows = rows.append_column("recorded_at", pa.repeat(pa.scalar(utcnow(), import_rows.UTC_US),
+                                                      rows.num_rows)).select(_LOG)
+    if conn.dialect.name == "postgresql":
+        out = io.BytesIO()
+        pacsv.write_csv(rows, out, pacsv.WriteOptions(include_header=False))
+        driver = conn.connection.driver_connection  # psycopg's, inside this transaction
+        with driver.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+                f"COPY {t.consents.name} ({', '.join(_LOG)}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(out.getbuffer())
+        return
+    columns = [_sqlite_values(rows.column(name).combine_chunks()) for name in _LOG]
+    _executemany(conn, _insert(conn, t.consents), _LOG, zip(*columns, strict=True))
+
+
+def _sqlite_values(arr: pa.Array) -> list[Any]:
+    """A column as SQLite stores it: times as the text SQLAlchemy writes, booleans as 0/1
+    (a Python bool would take the driver's slower adapter path), the rest as is."""
+    if pa.types.is_timestamp(arr.type):
+        arr = import_rows.utc_text(arr)
+    elif pa.types.is_boolean(arr.type):
+        arr = arr.cast(pa.int8())
+    return arr.to_pylist()  # type: ignore[no-any-return]
