@@ -21,7 +21,7 @@ from profileguard.consent import ConsentBook
 from profileguard.errors import ProfileguardError
 from profileguard.store import consents_current
 from profileguard.store import tables as t
-from profileguard.store.operational import OperationalStore, as_utc, utcnow
+from profileguard.store.operational import MIGRATIONS, OperationalStore, as_utc, utcnow
 
 KEY = b"current-consent-test-key-0000000"
 FIELDS = ("consent_id", "status", "consent_type", "notice_version", "pre_ticked", "bundled",
@@ -99,10 +99,10 @@ def test_migration_derives_the_table_from_an_existing_log_and_rebuild_repairs_it
     random_history(ConsentBook(store, make_policy()), rng)
     with store.write() as conn:  # the store as it was before migration 4
         t.consents_current.drop(conn)
-        conn.execute(sa.delete(t.schema_version).where(t.schema_version.c.version == 4))
+        conn.execute(sa.delete(t.schema_version).where(t.schema_version.c.version >= 4))
     store.close()
     store = OperationalStore(state_url, pseudonymize=KEY)
-    assert store.schema_version() == 4
+    assert store.schema_version() == MIGRATIONS[-1].version
     expected = from_log(store)
     assert expected and current(store) == expected
     with store.write() as conn:  # someone edits the derived table by hand

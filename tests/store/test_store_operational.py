@@ -34,6 +34,29 @@ def test_fresh_store_applies_every_migration_once_and_reopen_applies_none(state_
     again.close()
 
 
+def test_a_store_made_before_migration_5_loses_the_redundant_consent_index(
+        state_url: str) -> None:
+    """Stores created by migrations 1–4 have an index on consents.user_pid alone; migration
+    5 drops it (ix_consents_lookup begins with user_pid), and the lookup index stays."""
+    store = OperationalStore(state_url, migrate=False)
+    with store.write() as conn:
+        t.schema_version.create(conn, checkfirst=True)
+        for m in MIGRATIONS[:4]:
+            m.apply(conn)
+            conn.execute(t.schema_version.insert().values(
+                version=m.version, description=m.description, applied_at=sa.func.now()))
+        conn.exec_driver_sql("CREATE INDEX ix_consents_user_pid ON consents (user_pid)")
+
+    def indexes() -> set[str]:
+        with store.read() as conn:
+            return {str(i["name"]) for i in sa.inspect(conn).get_indexes("consents")}
+
+    assert {"ix_consents_user_pid", "ix_consents_lookup"} <= indexes()
+    assert store.migrate() == [5]
+    assert "ix_consents_user_pid" not in indexes() and "ix_consents_lookup" in indexes()
+    store.close()
+
+
 @pytest.mark.slow
 def test_two_processes_migrating_a_fresh_database_apply_each_migration_once(
     state_url: str,

@@ -12,8 +12,9 @@ the same code must run on SQLite (default, embedded) and PostgreSQL (production)
   most of the time; a blocking ``flock`` hands the lock over at once.
 * The schema is versioned: ``schema_version`` holds the applied migrations and
   :data:`MIGRATIONS` is the ordered list. Each migration only creates what is missing
-  (``checkfirst``), runs inside one write transaction that also holds a lock (PostgreSQL:
-  a transaction-level advisory lock; SQLite: the ``BEGIN IMMEDIATE`` write lock), so two
+  (``checkfirst``) or drops what is there (``IF EXISTS``), runs inside one write
+  transaction that also holds a lock (PostgreSQL: a transaction-level advisory lock;
+  SQLite: the ``BEGIN IMMEDIATE`` write lock), so two
   processes opening a fresh database at once apply each migration exactly once.
 * SQLite's ``synchronous`` defaults to NORMAL, the setting SQLite recommends with WAL: a
   commit is atomic and the file never corrupts, but the last commits before a power cut
@@ -67,7 +68,8 @@ def hmac_pseudonym(key: bytes) -> Pseudonymize:
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema step; ``apply`` must only create what is missing (idempotent)."""
+    """One schema step; ``apply`` must be idempotent (create what is missing, drop what is
+    there)."""
 
     version: int
     description: str
@@ -89,6 +91,13 @@ def _derive_consents_current(conn: sa.Connection) -> None:
     consents_current.rebuild(conn)
 
 
+def _drop_consents_user_index(conn: sa.Connection) -> None:
+    """The consent log's index on ``user_pid`` alone: ``ix_consents_lookup`` begins with
+    that column and serves the same lookups; the second index only cost every write (about
+    15 CPU s and 400 MB of writes per 10M imported decisions)."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_consents_user_pid")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the operational tables", _create_tables),
     Migration(2, "indexes for ledger diagnosis and the rights queue",
@@ -97,6 +106,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _create_tables),
     Migration(4, "consents_current: the consent in force per user, purpose and recipient, "
               "derived from the consent log", _derive_consents_current),
+    Migration(5, "drop the consent log's index on user_pid alone (the lookup index begins "
+              "with it)", _drop_consents_user_index),
 )
 
 

@@ -32,7 +32,8 @@ consents = sa.Table(
     "consents",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_pid", sa.String(64), nullable=False, index=True),
+    # no index of its own: ix_consents_lookup begins with it
+    sa.Column("user_pid", sa.String(64), nullable=False),
     sa.Column("purpose", sa.String(64), nullable=False),
     # '' when the consent is not about a recipient (third party / cross-border)
     sa.Column("recipient", sa.String(128), nullable=False, server_default=""),
