@@ -10,12 +10,17 @@ catalog transaction, reconciliation — with :func:`spark_stage` in place of Duc
   DuckDB (``stage.canonical``); ``__row`` is Spark's Parquet ``row_index`` + 1, the
   1-based row DuckDB's ``file_row_number + 1`` gives;
 * every transform (the person's id always pseudonymized, ``pseudonymize``, ``truncate_ip``,
-  ``mask``, ``mask: true``...) runs once per DISTINCT value of its column, by the very
-  function DuckDB's stage calls (``transforms.apply_transform``, ``pii_gate.mask_undeclared``),
-  but on the executors — the distinct values of all of a file's transformed columns in
-  one table, one ``mapInArrow`` job (``SparkEngine.map_arrow``) — and is joined back in
-  SQL, so pseudonyms are byte-identical to ``store.keys.pseudonym``. The key travels to
-  the executors inside the task (never written to the warehouse).
+  ``mask``, ``mask: true``...) runs by the very function DuckDB's stage calls
+  (``stage.transform_values``: ``transforms.apply_transform``, ``pii_gate.mask_undeclared``)
+  but on the executors, as an Arrow UDF in the staged relation: only the transformed
+  columns travel to the Python workers, once per DISTINCT value of each Arrow batch (the
+  person's ids also once per worker), and the row never leaves the JVM — one pass over the
+  file, no join, no shuffle. Pseudonyms are byte-identical to ``store.keys.pseudonym``.
+  The key travels to the executors inside the task (never written to the warehouse);
+* the file's row count is its footer's; the PI scanner's sample is its first rows, read
+  from the first split; the keys that repeat (``GateSpec.duplicates``) are found by one
+  aggregation before the gate runs; the raw ids of the people come to the driver as one
+  distinct column, for the identity map.
 
 Which engine holds a source's gated table is decided once, by its first ingest: a Spark
 ingest claims the source in the DuckDB table ``pg_spark_sources`` BEFORE it loads (so a
@@ -26,16 +31,17 @@ the others from DuckDB. Mixing engines for one source is refused with what to do
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from itertools import count
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from profileguard.collect.gate import typed_expr
 from profileguard.collect.ingest import INGEST_FILES
 from profileguard.collect.pii_gate import SAMPLE_ROWS, ColumnScan, scan_sample
 from profileguard.collect.readers import ROW, SourceFile
@@ -46,7 +52,6 @@ from profileguard.collect.stage import (
     canonical,
     drop_order,
     plan_columns,
-    staged_view,
     transform_kind,
     transform_values,
 )
@@ -57,13 +62,17 @@ from profileguard.store.engine import quote_ident as q
 from profileguard.store.spark import SparkEngine
 from profileguard.store.spark_types import schema_types
 
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
 #: DuckDB table: the sources whose gated table lives in the Spark warehouse
 SPARK_SOURCES = "pg_spark_sources"
 #: staged column types DuckDB's stage reads as text through Arrow, which Spark cannot match
 _TEXT_ONLY = ("TIMESTAMP WITH TIME ZONE", "BLOB")
-_MAPPED = pa.schema([pa.field("c", pa.int32()), pa.field("v", pa.string()),
-                     pa.field("out", pa.string())])
 _SERIAL = count(1)
+#: in a Python worker: pseudonyms of person ids it has seen, per key (bounded by the number
+#: of people)
+_PID_CACHE: dict[bytes, dict[str, str]] = {}
 
 
 def require_parquet(manifest: Manifest, names: Iterable[str]) -> None:
@@ -116,51 +125,70 @@ def refuse_spark_sources(duck: DuckDBEngine, names: Iterable[str]) -> None:
             "in .profileguard/spark-warehouse/): ingest them with --engine spark")
 
 
-def transform_batches(todo: tuple[Transform, ...], key: bytes,
-                      batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Executor side: distinct values ``v`` of column number ``c`` in, ``(c, v, out)`` out —
-    the DuckDB stage's per-value functions, so both engines store the same bytes."""
-    for batch in batches:
-        codes, values = batch.column(0), batch.column(1).cast(pa.string())
-        for code in pc.unique(codes).to_pylist():
-            mine = pc.equal(codes, code)
-            some = values.filter(mine)
-            out = transform_values(todo[code], some, key)
-            yield pa.RecordBatch.from_arrays([codes.filter(mine), some, out],
-                                             schema=_MAPPED)
+def _transform_batch(transform: Transform, key: bytes, person: bool,
+                     values: pa.Array) -> pa.Array:
+    """One batch of the text of column ``transform[0]`` in, its staged text out: each
+    distinct value of the batch transformed once by the DuckDB stage's function."""
+    encoded = pc.dictionary_encode(values)  # nulls stay in the indices: NULL out
+    cache = _PID_CACHE.setdefault(key, {}) if person else None
+    return transform_values(transform, encoded.dictionary, key, cache).take(encoded.indices)
 
 
-def _raw_view(engine: SparkEngine, sf: SourceFile, source: Source,
-              declared: dict[str, FieldDecl], keep: list[str], refused: set[str],
-              name: str) -> dict[str, str]:
-    """``__row`` and the kept columns of the file under their canonical names, as a view;
-    returns the column types (DuckDB spelling, as DuckDB's stage reports them)."""
-    from pyspark.sql import functions as F
+def transform_column(transform: Transform, key: bytes, person: bool
+                     ) -> Callable[[pa.Array], pa.Array]:
+    """Executor side, the function of an Arrow UDF: :func:`_transform_batch` on each batch,
+    so both engines store the same bytes. ``person``: the column is the person's id, whose
+    pseudonyms a Python worker also keeps across batches (bounded by the number of people,
+    as DuckDB's stage keeps them)."""
 
+    def run(values: pa.Array) -> pa.Array:
+        return _transform_batch(transform, key, person, values)
+
+    return run
+
+
+def _footer(sf: SourceFile) -> tuple[list[str], int]:
+    """The file's column names and rows, from its Parquet footer (pyarrow, no job)."""
     try:
-        names = pq.read_schema(sf.path).names
+        meta = pq.read_metadata(sf.path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ProfileguardError(f"{sf.path}: not a readable Parquet file: {exc}") from None
+    return meta.schema.to_arrow_schema().names, meta.num_rows
+
+
+def _raw_view(engine: SparkEngine, sf: SourceFile, names: list[str], source: Source,
+              declared: dict[str, FieldDecl], keep: list[str], refused: set[str],
+              name: str) -> tuple[DataFrame, dict[str, str]]:
+    """``__row`` and the kept columns of the file under their canonical names, as a view;
+    returns it and the column types (DuckDB spelling, as DuckDB's stage reports them)."""
+    from pyspark.sql import functions as F
+
     found = canonical(names, source, declared, refused)
     frame = engine.spark.read.parquet(sf.path)
     cols = [(F.col(f"`{found[c]}`") if c in found else F.lit(None).cast("string")).alias(c)
             for c in keep]
     view = frame.select((F.col("_metadata.row_index") + 1).alias(ROW), *cols)
     engine.register_view(name, view)
-    return schema_types(json.loads(view.schema.json()))
+    return view, schema_types(json.loads(view.schema.json()))
 
 
-def _scan(engine: SparkEngine, raw: str, columns: list[str], declared: dict[str, FieldDecl]
+def _scan(raw: DataFrame, columns: list[str], declared: dict[str, FieldDecl]
           ) -> dict[str, ColumnScan]:
-    """The PI scanner on the first rows of the file, as DuckDB's stage samples them."""
+    """The PI scanner on the first rows of the file, as DuckDB's stage samples them.
+
+    The rows with ``__row`` ≤ SAMPLE_ROWS are exactly the first ones; collected with a
+    limit, Spark reads the file's first split until it has them (``ORDER BY __row`` would
+    read the whole file), and they are put in order here."""
+    from pyspark.sql import functions as F
+
     scans: dict[str, ColumnScan] = {}
     if not columns:
         return scans
-    sample = engine.query_arrow(
-        f"SELECT {', '.join(f'CAST({q(c)} AS VARCHAR) AS {q(c)}' for c in columns)} "
-        f"FROM {q(raw)} ORDER BY {ROW} LIMIT {SAMPLE_ROWS}")
-    for col in columns:
-        scan_sample(sample.column(col).combine_chunks(), col, declared[col],
+    rows = sorted(raw.where(F.col(ROW) <= SAMPLE_ROWS)
+                  .select(ROW, *[F.col(f"`{c}`").cast("string") for c in columns])
+                  .limit(SAMPLE_ROWS).collect(), key=lambda r: int(r[0]))
+    for i, col in enumerate(columns, start=1):
+        scan_sample(pa.array([r[i] for r in rows], pa.string()), col, declared[col],
                     scans.setdefault(col, ColumnScan()))
     return scans
 
@@ -175,9 +203,11 @@ def spark_stage(engine: SparkEngine, sf: SourceFile, source: Source,
     serial = next(_SERIAL)
     keep = [c for c, d in declared.items() if d.transform != "drop"]
     raw = f"_stage_raw_{label}_{serial}"
+    staged = f"_stage_{label}_{serial}"
     objects: list[tuple[str, str]] = []
     try:
-        raw_types = _raw_view(engine, sf, source, declared, keep, refused, raw)
+        names, rows = _footer(sf)
+        frame, raw_types = _raw_view(engine, sf, names, source, declared, keep, refused, raw)
         objects.append(("VIEW", raw))
         odd = sorted(c for c in keep if raw_types[c] in _TEXT_ONLY)
         if odd:
@@ -185,42 +215,72 @@ def spark_stage(engine: SparkEngine, sf: SourceFile, source: Source,
                 f"{sf.path}: column(s) {', '.join(odd)} are zoned timestamps or binary; "
                 "ingest --engine spark reads them only as plain types: ingest this source "
                 "with --engine duckdb, or write them as naive UTC timestamps / text")
-        rows = int(engine.query_rows(f"SELECT count(*) FROM {q(raw)}")[0][0])
         if progress:
             progress(label, rows)
-        scans = _scan(engine, raw, [c for c in keep if declared[c].type == "string" and
-                                    transform_kind(c, declared[c], source) == "none"], declared)
-        select, types, todo = plan_columns(keep, declared, source, raw_types)
-        joins, users = _transform(engine, raw, todo, key, f"{label}_{serial}", objects,
-                                  source.user if want_users else None)
-        staged = staged_view(engine, f"_stage_{label}_{serial}", raw, select, joins, objects)
+        scans = _scan(frame, [c for c in keep if declared[c].type == "string" and
+                              transform_kind(c, declared[c], source) == "none"], declared)
+        _, types, todo = plan_columns(keep, declared, source, raw_types)
+        users = (_people(engine, raw, source.user) if want_users and source.user
+                 and any(col == source.user for col, _, _ in todo) else [])
+        engine.register_view(staged, _transformed(frame, keep, todo, key, source.user))
+        objects.insert(0, ("VIEW", staged))
+        transformed = {c for c, _, _ in todo}
+        duplicates = None
+        if source.key and source.key in keep:
+            duplicates = f"_stage_dups_{label}_{serial}"
+            _find_duplicates(engine, staged if source.key in transformed else raw, source.key,
+                             declared[source.key], source, types[source.key], duplicates)
+            objects.append(("TABLE", duplicates))
     except BaseException:
         Staged("", 0, "", {}, objects=list(reversed(objects))).drop(engine)
         raise
-    return Staged(staged, rows, raw, types, users, scans, drop_order(objects),
-                  {c for c, _, _ in todo})
+    return Staged(staged, rows, raw, types, users, scans, drop_order(objects), transformed,
+                  duplicates=duplicates)
 
 
-def _transform(engine: SparkEngine, raw: str, todo: list[Transform], key: bytes, name: str,
-               objects: list[tuple[str, str]], user: str | None) -> tuple[list[str], list[str]]:
-    """The distinct values of every column in ``todo`` (one table), transformed by ONE
-    ``mapInArrow`` job; returns the joins ``m<i>`` that bring them back, and the raw ids of
-    column ``user`` (for the identity map) if it is among them."""
-    if not todo:
-        return [], []
-    distinct, mapping = f"_stage_distinct_{name}", f"_stage_map_{name}"
-    engine.execute(f"CREATE TEMP TABLE {q(distinct)} AS " + " UNION ALL ".join(
-        f"SELECT DISTINCT CAST({i} AS INTEGER) AS c, CAST({q(col)} AS VARCHAR) AS v "
-        f"FROM {q(raw)} WHERE {q(col)} IS NOT NULL" for i, (col, _, _) in enumerate(todo)))
-    objects.append(("TABLE", distinct))
-    users: list[str] = []
-    code = next((i for i, (col, _, _) in enumerate(todo) if col == user), None)
-    if code is not None:
-        users = sorted(v for v in engine.query_arrow(
-            f"SELECT v FROM {q(distinct)} WHERE c = {code}").column("v").to_pylist() if v)
-    engine.map_arrow(distinct, mapping, functools.partial(transform_batches, tuple(todo), key),
-                     _MAPPED)
-    objects.append(("TABLE", mapping))
-    joins = [f"LEFT JOIN (SELECT v, out FROM {q(mapping)} WHERE c = {i}) m{i} "
-             f"ON m{i}.v = CAST(s.{q(col)} AS VARCHAR)" for i, (col, _, _) in enumerate(todo)]
-    return joins, users
+def _find_duplicates(engine: SparkEngine, keys: str, key: str, decl: FieldDecl,
+                     source: Source, staged_type: str, name: str) -> None:
+    """The gate's repeated keys (``GateSpec.duplicates``: the values of column ``key``
+    that repeat, typed, as ``__dup_key``, each with its first row ``__dup_first``) from
+    ``keys`` (``__row`` and the key as staged), as the temporary table ``name``.
+
+    The keys that repeat are few, so almost every group has one row: on Spark one
+    aggregation with its partial (pre-shuffle) step skipped costs half of DuckDB's
+    hash-then-exact two steps with it, which spill a hash map of every key (5M rows: 7
+    against 15 CPU s)."""
+    k = typed_expr(key, decl, source, staged_type)
+    conf = "spark.sql.execution.bypassPartialAggregation"
+    before = engine.spark.conf.get(conf, "false")
+    engine.spark.conf.set(conf, "true")
+    try:
+        engine.execute(f"CREATE TEMP TABLE {q(name)} AS SELECT {k} AS __dup_key, "
+                       f"min(__row) AS __dup_first FROM {q(keys)} GROUP BY __dup_key "
+                       "HAVING count(*) > 1")
+    finally:
+        engine.spark.conf.set(conf, before or "false")
+
+
+def _transformed(raw: DataFrame, keep: list[str], todo: list[Transform], key: bytes,
+                 user: str | None) -> DataFrame:
+    """The staged relation: ``raw`` with every column of ``todo`` replaced by its transform,
+    an Arrow UDF over the column's text (``stage.plan_columns`` gives its types).
+
+    Only the transformed columns travel to the Python workers and back, in Arrow batches;
+    the row stays in the JVM (no join, no shuffle), so staging is one pass over the file."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.functions import arrow_udf
+
+    # the type-hinted form (no ``functionType``), which pyspark's stubs do not list
+    udfs = {t[0]: arrow_udf(transform_column(t, key, t[0] == user),  # type: ignore[call-overload]
+                            "string") for t in todo}
+    return raw.select(F.col(ROW), *[
+        udfs[c](F.col(f"`{c}`").cast("string")).alias(c) if c in udfs else F.col(f"`{c}`")
+        for c in keep])
+
+
+def _people(engine: SparkEngine, raw: str, user: str) -> list[str]:
+    """The raw ids of the people in the file (non-empty), for the identity map: one
+    distinct column brought to the driver."""
+    ids = engine.query_arrow(f"SELECT DISTINCT CAST({q(user)} AS VARCHAR) AS v "
+                             f"FROM {q(raw)} WHERE {q(user)} IS NOT NULL").column("v")
+    return sorted(v for v in ids.to_pylist() if v)
