@@ -18,13 +18,18 @@ def _autocheckpoint(store: OperationalStore) -> int:
 
 def _wal_frames(path: Path) -> int:
     """Frames in the WAL now (SQLite's own count, from a checkpoint that copies nothing
-    a reader or writer would wait for)."""
-    con = sqlite3.connect(path, isolation_level=None)
-    try:
-        _busy, frames, _copied = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return int(frames)
-    finally:
-        con.close()
+    a reader or writer would wait for). While the store's own thread is checkpointing, a
+    second checkpoint cannot run and SQLite answers -1: asked again until it can."""
+    deadline = time.monotonic() + 10
+    while True:
+        con = sqlite3.connect(path, isolation_level=None)
+        try:
+            _busy, frames, _copied = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            con.close()
+        if frames >= 0 or time.monotonic() > deadline:
+            return int(frames)
+        time.sleep(0.01)
 
 
 def test_commits_leave_the_checkpoint_to_the_thread(tmp_path: Path) -> None:
