@@ -51,6 +51,7 @@ from profileguard.collect.stage import (
     Transform,
     canonical,
     drop_order,
+    pid_cache,
     plan_columns,
     transform_kind,
     transform_values,
@@ -70,9 +71,6 @@ SPARK_SOURCES = "pg_spark_sources"
 #: staged column types DuckDB's stage reads as text through Arrow, which Spark cannot match
 _TEXT_ONLY = ("TIMESTAMP WITH TIME ZONE", "BLOB")
 _SERIAL = count(1)
-#: in a Python worker: pseudonyms of person ids it has seen, per key (bounded by the number
-#: of people)
-_PID_CACHE: dict[bytes, dict[str, str]] = {}
 
 
 def require_parquet(manifest: Manifest, names: Iterable[str]) -> None:
@@ -130,7 +128,7 @@ def _transform_batch(transform: Transform, key: bytes, person: bool,
     """One batch of the text of column ``transform[0]`` in, its staged text out: each
     distinct value of the batch transformed once by the DuckDB stage's function."""
     encoded = pc.dictionary_encode(values)  # nulls stay in the indices: NULL out
-    cache = _PID_CACHE.setdefault(key, {}) if person else None
+    cache = pid_cache(key) if person else None
     return transform_values(transform, encoded.dictionary, key, cache).take(encoded.indices)
 
 

@@ -44,6 +44,13 @@ from profileguard.store.engine import quote_ident as q
 Progress = Callable[[str, int], None]
 #: pseudonyms of person ids seen in this process, per key (bounded by the number of people)
 _PID_CACHE: dict[bytes, dict[str, str]] = {}
+
+
+def pid_cache(key: bytes) -> dict[str, str]:
+    """The pseudonyms of person ids this process has computed under ``key``, kept across
+    files and batches by both stages (DuckDB's here; Spark's in each Python worker)."""
+    return _PID_CACHE.setdefault(key, {})
+
 _SERIAL = count(1)
 #: a text file up to this size is staged as an Arrow table held in memory (about the file's
 #: size; scanned by DuckDB in place, freed when the file is done); a larger one, or a
@@ -366,7 +373,7 @@ class Transforms:
             distinct = self.engine.query_arrow(
                 f"SELECT DISTINCT CAST({q(col)} AS VARCHAR) AS v FROM {q(self.raw)} "
                 f"WHERE {q(col)} IS NOT NULL").column("v").combine_chunks()
-            cache = _PID_CACHE.setdefault(self.key, {}) if col == self.person else None
+            cache = pid_cache(self.key) if col == self.person else None
             self.jobs[i] = (distinct, self.worker.submit(transform_values, self.todo[i],
                                                          distinct, self.key, cache))
             if col == self.person and want_users:
@@ -434,9 +441,9 @@ class LateTransforms:
 
 def staged_view(engine: Engine, name: str, raw: str, select: list[str], joins: list[str],
                 objects: list[tuple[str, str]]) -> str:
-    """The staged relation of every engine: ``select`` (from :func:`plan_columns`) over the
-    raw file with the transforms' mappings joined, as the temporary view ``name``, recorded
-    in ``objects``."""
+    """A staged relation on DuckDB: ``select`` (from :func:`plan_columns`) over the raw file
+    with the transforms' mappings joined, as the temporary view ``name``, recorded in
+    ``objects``."""
     engine.execute(f"CREATE TEMP VIEW {q(name)} AS SELECT {', '.join(select)} "
                    f"FROM {q(raw)} s {' '.join(joins)}")
     objects.insert(0, ("VIEW", name))
