@@ -182,7 +182,7 @@ def build(
         result = predictive(engine, m, as_of, catalog)
         if result is not None and (result.table.num_rows or result.in_engine):
             if not result.in_engine:
-                engine.load_arrow("_b_pred", result.table, mode="replace")
+                _put_predictions(engine, result.table)
             parts["p"] = [c for c in result.table.column_names if c != "user_id"]
             predictive_tags = [c for c in parts["p"] if "__" not in c]
             cards = result.cards
@@ -198,6 +198,8 @@ def build(
     snapshot.register(engine, info, keep)
     objectors = int(engine.query_rows("SELECT count(*) FROM _d_objectors")[0][0])
     scratch.drop()
+    if isinstance(engine, DuckDBEngine):
+        engine.unregister_arrow("_b_pred")
     for t in ("_b_pred", "_d_ovr"):
         engine.execute(f"DROP TABLE IF EXISTS {t}")
     _drop_decisions(engine)
@@ -256,6 +258,21 @@ def _put_decisions(engine: Engine, decisions: Decisions) -> None:
             engine.register_arrow(name, table)
         else:
             engine.load_arrow(name, table, mode="replace")
+
+
+def _put_predictions(engine: Engine, table: pa.Table) -> None:
+    """The predictive tags' values (one row per scored user) as ``_b_pred``: on DuckDB the
+    Arrow table itself, registered — it is read once, by the statement writing the wide
+    snapshot, so copying it into a warehouse table that the build then drops only cost
+    time (326k scored users of the 1M-user scale benchmark: load, join into the wide table
+    and checkpoint 6.6 CPU s against 5.7 registered, medians of three alternating runs);
+    on other engines loaded as a table."""
+    if isinstance(engine, DuckDBEngine):
+        engine.unregister_arrow("_b_pred")  # registered by a build that failed
+        engine.execute("DROP TABLE IF EXISTS _b_pred")  # a table of an older build's crash
+        engine.register_arrow("_b_pred", table)
+    else:
+        engine.load_arrow("_b_pred", table, mode="replace")
 
 
 def _drop_decisions(engine: Engine) -> None:
