@@ -55,16 +55,17 @@ def _child_profileguard(manifest: Path, profile: bool) -> None:
     if profile:
         import cProfile
 
-        plain = engine.execute
+        def timed(plain: Any) -> Any:
+            def run(sql: str, params: Any = None) -> Any:
+                t0 = time.perf_counter()
+                try:
+                    return plain(sql, params)
+                finally:
+                    statements[common.statement_label(sql)] += time.perf_counter() - t0
+            return run
 
-        def timed(sql: str, params: Any = None) -> None:
-            t0 = time.perf_counter()
-            try:
-                plain(sql, params)
-            finally:
-                statements[common.statement_label(sql)] += time.perf_counter() - t0
-
-        engine.execute = timed  # type: ignore[method-assign]
+        engine.execute = timed(engine.execute)  # type: ignore[method-assign]
+        engine.query_rows = timed(engine.query_rows)  # type: ignore[method-assign]
         profiler = cProfile.Profile()
         profiler.enable()
     for name in svc.manifest.sources:

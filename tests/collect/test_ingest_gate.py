@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -134,6 +135,50 @@ def test_second_ingest_of_the_same_files_loads_nothing(shop: Path) -> None:
     assert second.loaded == 0 and second.rows_in == 0
     assert all(f.skipped_already_ingested for f in second.files)
     assert engine.query_rows("SELECT count(*) FROM orders")[0][0] == 2
+
+
+def test_clean_rows_load_typed_beside_the_rows_that_fail(shop: Path) -> None:
+    """The gate keeps only the failing rows; the clean ones load from the staged file with
+    the values the gate typed (decimal, boolean, timestamp, pseudonym)."""
+    engine = DuckDBEngine()
+    run(shop, engine, ["orders"])
+    rows = engine.query_rows("SELECT order_id, user_id, order_time, paid_amount, paid "
+                             "FROM orders ORDER BY order_id")
+    assert [(r[0], r[1], r[2], str(r[3]), r[4]) for r in rows] == [
+        ("O1", pseudonym(KEY, "U1"), dt.datetime(2025, 1, 2, 10), "12.50", True),
+        ("O8", pseudonym(KEY, "U8"), dt.datetime(2025, 2, 1), "7.10", False)]
+
+
+def test_first_ingest_records_each_files_sha256_and_a_copy_is_not_loaded_again(
+        shop: Path) -> None:
+    engine = DuckDBEngine()
+    run(shop, engine, ["orders"])
+    digest = hashlib.sha256((shop / "orders.csv").read_bytes()).hexdigest()
+    assert engine.query_rows("SELECT sha256 FROM pg_ingest_files") == [(digest,)]
+    (shop / "orders2.csv").write_bytes((shop / "orders.csv").read_bytes())
+    again = run(shop, engine, ["orders"])
+    assert [f.skipped_already_ingested for f in again.files] == [True, True]
+    assert engine.query_rows("SELECT count(*) FROM orders")[0][0] == 2
+
+
+def test_a_load_that_disagrees_with_the_gate_loads_nothing_of_the_file(
+        shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows loaded are counted by the INSERT itself and checked against the gate's
+    verdict; a mismatch (a bug) rolls the whole file back: no rows, no quarantine, no
+    ledger entry — so input rows = loaded + quarantined can never be claimed falsely."""
+    engine = DuckDBEngine()
+    plain = engine.query_rows
+
+    def off_by_one(sql: str, params: object = None) -> list[tuple[object, ...]]:
+        rows = plain(sql, params)  # type: ignore[arg-type]
+        return [(int(rows[0][0]) + 1,)] if sql.startswith('INSERT INTO "orders"') else rows
+
+    monkeypatch.setattr(engine, "query_rows", off_by_one)
+    with pytest.raises(ProfileguardError, match=r"orders\.csv: 3 rows inserted into orders, "
+                                                r"but the gate passed 2"):
+        run(shop, engine, ["orders"])
+    for table in ("orders", QUARANTINE, "pg_ingest_files"):
+        assert plain(f"SELECT count(*) FROM {table}")[0][0] == 0
 
 
 def test_overlapping_new_file_quarantines_keys_already_loaded(shop: Path) -> None:

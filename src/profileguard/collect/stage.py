@@ -91,6 +91,11 @@ class Staged:
     late: list[str] = field(default_factory=list)
     #: the transforms of the ``late`` columns, until :meth:`finish`
     pending: LateTransforms | None = None
+    #: the staged relation is cheap to read again (DuckDB's stage: a view over the Parquet
+    #: file, an Arrow table in memory or a temporary table): the gate then keeps only the
+    #: rows that fail, reading only the columns it checks, and the clean rows load straight
+    #: from the staged relation (:func:`~profileguard.collect.ingest.ingest_file`)
+    rescan: bool = False
 
     def finish(self) -> LateMappings | None:
         """Wait for the transforms of the ``late`` columns: their mappings, and the staged
@@ -330,7 +335,7 @@ def stage_file(engine: DuckDBEngine, sf: SourceFile, source: Source,
         raise
     return Staged(staged, rows, raw, types, users, scans, drop_order(objects),
                   {c for c, _, _ in todo}, duplicates, key_view, [todo[i][0] for i in late],
-                  pending if late else None)
+                  pending if late else None, rescan=True)
 
 
 def _find_duplicates(engine: DuckDBEngine, raw: str, source: Source,
