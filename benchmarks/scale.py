@@ -462,8 +462,10 @@ def report(sizes: list[int], results: dict[int, dict[tuple[str, str], common.Chi
                        "are the child's and the processes it reaped; for Spark plus the JVM and "
                        "its Python workers, read from /proc before the session stops (peak "
                        "summed over those processes); the machine is shared — "
-                       "compare CPU s where load stretches wall time; growth = seconds at "
-                       f"{big:,} / at {small:,} users ({big / small:g}× the users)")
+                       "compare CPU s where load stretches wall time"
+                       + (f"; growth = seconds at {big:,} / at {small:,} users "
+                          f"({big / small:g}× the users)" if len(sizes) > 1 else
+                          "; growth needs two sizes (--sizes)"))
     return table
 
 
