@@ -29,8 +29,8 @@ from pathlib import Path
 from profileguard.collect.gate import SQL_TYPES, GateSpec, classify_sql, lit, raw_json, typed_expr
 from profileguard.collect.pii_gate import findings as pii_findings
 from profileguard.collect.readers import Malformed, SourceFile, open_source
-from profileguard.collect.stage import LateMappings, Stager, stage_file
 from profileguard.collect.stage import Progress as Progress  # re-exported for the pipeline
+from profileguard.collect.stage import Stager, stage_file
 from profileguard.errors import ProfileguardError
 from profileguard.manifest.model import FieldDecl, Manifest, Source
 from profileguard.store.engine import DuckDBEngine, Engine
@@ -206,7 +206,7 @@ def ingest_file(
                         staged_types=staged.types,
                         keys=staged.keys(source.key),
                         duplicates=staged.duplicates,
-                        raw_json=not (staged.late or staged.rescan))
+                        raw_json=not staged.rescan)
         gate = classify_sql(spec, staged.relation)
         if staged.rescan:
             # only the rows that fail (few): DuckDB then reads only the columns the gate
@@ -217,9 +217,9 @@ def ingest_file(
         late = staged.finish()
         if pending is not None:
             digest = pending.result()
-        _load(engine, source_name, source, sf, fields, classified, late, staged.rows, digest,
-              now, result, (late.relation if late else staged.relation) if staged.rescan
-              else None, staged.types)
+        _load(engine, source_name, source, sf, fields, classified, staged.rows, digest, now,
+              result, (late.relation if late else staged.relation) if staged.rescan else None,
+              staged.types)
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {q(classified)}")
         staged.drop(engine)
@@ -230,12 +230,12 @@ def ingest_file(
 
 
 def _load(engine: Engine, source_name: str, source: Source, sf: SourceFile,
-          fields: dict[str, FieldDecl], classified: str, late: LateMappings | None, rows: int,
-          digest: str, now: datetime, result: FileResult, whole: str | None = None,
+          fields: dict[str, FieldDecl], classified: str, rows: int, digest: str,
+          now: datetime, result: FileResult, whole: str | None = None,
           types: dict[str, str] | None = None) -> None:
-    """In one transaction: the clean rows of the ``classified`` file into the source's table
-    (the ``late`` columns mapped to their stored values on the way), the failed ones into
-    the quarantine, the held ones into ``pg_held``, and the file into the ingest ledger.
+    """In one transaction: the clean rows of the ``classified`` file into the source's table,
+    the failed ones into the quarantine, the held ones into ``pg_held``, and the file into
+    the ingest ledger.
 
     With ``whole`` (the staged relation with every transform joined, cheap to read again)
     ``classified`` holds only the rows that fail: the clean rows are the others of
@@ -265,15 +265,6 @@ def _load(engine: Engine, source_name: str, source: Source, sf: SourceFile,
             joined += f" ANTI JOIN {q(classified)} USING (__row)"
         if result.quarantined or result.held:
             _fill_raw(engine, fields, classified, whole)
-    elif late is not None:
-        # the late columns are classified as read: their stored values join in here, and
-        # the failed rows take the row as staged from the relation with every transform
-        m = {c: f"__m{i}" for i, c in enumerate(late.tables)}
-        stored = ", ".join(f"{m[c]}.out" if c in m else f"k.{q(c)}" for c in fields)
-        joined = f"{q(classified)} k " + " ".join(
-            f"LEFT JOIN {q(table)} {m[c]} ON {m[c]}.v = k.{q(c)}" for c, table in late.tables.items())
-        if result.quarantined or result.held:
-            _fill_raw(engine, fields, classified, late.relation)
     with engine.transaction():
         insert = (f"INSERT INTO {q(source_name)} ({cols}, _file_id) SELECT {stored}, "
                   f"{file_id} FROM {joined} {where}")

@@ -365,8 +365,7 @@ class Transforms:
         self.person, self.name = person, name
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-stage-transform")
         self.jobs: dict[int, tuple[pa.Array, Future[pa.Array]]] = {}
-        #: per transform done: its mapping table and the join that brings it to the file ``s``
-        self.tables: dict[int, str] = {}
+        #: per transform done: the join of its mapping table that brings it to the file ``s``
         self.joins: dict[int, str] = {}
 
     def start(self, order: list[int], want_users: bool) -> list[str]:
@@ -398,7 +397,6 @@ class Transforms:
         finally:
             self.engine.unregister_arrow(view)
         objects.append(("TABLE", table))
-        self.tables[i] = table
         self.joins[i] = f"LEFT JOIN {q(table)} m{i} ON m{i}.v = CAST(s.{q(col)} AS VARCHAR)"
         return self.joins[i]
 
@@ -412,8 +410,6 @@ class LateMappings:
 
     #: the staged relation with every transform joined (the row as staged, column by column)
     relation: str
-    #: late column → its mapping table (``v``: the value as read, as text; ``out``: stored)
-    tables: dict[str, str]
     objects: list[tuple[str, str]]
 
 
@@ -438,7 +434,7 @@ class LateTransforms:
                                [t.joins[i] for i in range(len(t.todo))], objects)
         finally:
             self.close()
-        return LateMappings(full, {t.todo[i][0]: t.tables[i] for i in self.late}, objects)
+        return LateMappings(full, objects)
 
     def close(self) -> None:
         self.transforms.close()

@@ -182,7 +182,10 @@ def build(
         result = predictive(engine, m, as_of, catalog)
         if result is not None and (result.table.num_rows or result.in_engine):
             if not result.in_engine:
-                _put_predictions(engine, result.table)
+                # read once, by the statement writing the wide snapshot: registered on DuckDB
+                # (copying it into a table first, at 326k scored users of the 1M-user scale
+                # benchmark: load, join and checkpoint 6.6 CPU s against 5.7)
+                _put_arrow(engine, "_b_pred", result.table)
             parts["p"] = [c for c in result.table.column_names if c != "user_id"]
             predictive_tags = [c for c in parts["p"] if "__" not in c]
             cards = result.cards
@@ -198,11 +201,9 @@ def build(
     snapshot.register(engine, info, keep)
     objectors = int(engine.query_rows("SELECT count(*) FROM _d_objectors")[0][0])
     scratch.drop()
-    if isinstance(engine, DuckDBEngine):
-        engine.unregister_arrow("_b_pred")
-    for t in ("_b_pred", "_d_ovr"):
-        engine.execute(f"DROP TABLE IF EXISTS {t}")
-    _drop_decisions(engine)
+    engine.execute("DROP TABLE IF EXISTS _d_ovr")
+    for name in ("_b_pred", *_DECISIONS):
+        _drop_arrow(engine, name)
     return BuildReport(info, steps, catalog.refusals, counts, users, objectors)
 
 
@@ -246,41 +247,30 @@ _DECISIONS = ("_d_allowed", "_d_objectors", "_d_overrides")
 
 
 def _put_decisions(engine: Engine, decisions: Decisions) -> None:
-    """People's decisions as ``_d_allowed``, ``_d_objectors`` and ``_d_overrides``: on
-    DuckDB the Arrow tables themselves, registered (each is read once or twice — copying a
-    consent row per user and purpose into a table first cost as much as reading it); on
-    other engines loaded as tables."""
+    """People's decisions as ``_d_allowed``, ``_d_objectors`` and ``_d_overrides``
+    (:func:`_put_arrow`: each is read once or twice — copying a consent row per user and
+    purpose into a table first cost as much as reading it)."""
     for name, table in zip(_DECISIONS, (decisions.allowed, decisions.objectors,
                                         decisions.overrides), strict=True):
-        if isinstance(engine, DuckDBEngine):
-            engine.unregister_arrow(name)  # registered by a build that failed
-            engine.execute(f"DROP TABLE IF EXISTS {name}")  # a table of an older build's crash
-            engine.register_arrow(name, table)
-        else:
-            engine.load_arrow(name, table, mode="replace")
+        _put_arrow(engine, name, table)
 
 
-def _put_predictions(engine: Engine, table: pa.Table) -> None:
-    """The predictive tags' values (one row per scored user) as ``_b_pred``: on DuckDB the
-    Arrow table itself, registered — it is read once, by the statement writing the wide
-    snapshot, so copying it into a warehouse table that the build then drops only cost
-    time (326k scored users of the 1M-user scale benchmark: load, join into the wide table
-    and checkpoint 6.6 CPU s against 5.7 registered, medians of three alternating runs);
-    on other engines loaded as a table."""
+def _put_arrow(engine: Engine, name: str, table: pa.Table) -> None:
+    """``table`` as the relation ``name``: on DuckDB the Arrow table itself, registered; on
+    other engines loaded as a table."""
     if isinstance(engine, DuckDBEngine):
-        engine.unregister_arrow("_b_pred")  # registered by a build that failed
-        engine.execute("DROP TABLE IF EXISTS _b_pred")  # a table of an older build's crash
-        engine.register_arrow("_b_pred", table)
+        engine.unregister_arrow(name)  # registered by a build that failed
+        engine.execute(f"DROP TABLE IF EXISTS {name}")  # a table of an older build's crash
+        engine.register_arrow(name, table)
     else:
-        engine.load_arrow("_b_pred", table, mode="replace")
+        engine.load_arrow(name, table, mode="replace")
 
 
-def _drop_decisions(engine: Engine) -> None:
-    for name in _DECISIONS:
-        if isinstance(engine, DuckDBEngine):
-            engine.unregister_arrow(name)
-        else:
-            engine.execute(f"DROP TABLE IF EXISTS {name}")
+def _drop_arrow(engine: Engine, name: str) -> None:
+    """The relation :func:`_put_arrow` made (or a table of that name) gone."""
+    if isinstance(engine, DuckDBEngine):
+        engine.unregister_arrow(name)
+    engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _wide_sql(descriptive: list[PlanStep], sources: list[int] | None = None) -> str:
