@@ -4,7 +4,8 @@
 2. The descriptive tags of each source, whatever their windows, run as ONE fused
    ``GROUP BY`` query (``plan.fuse_plan``).
 3. Derived tags run over the descriptive values they read, joined from their sources only
-   (users who have every descriptive tag the derived tags read), in dependency layers.
+   (users who have every descriptive tag the derived tags read), in dependency layers; on
+   DuckDB the first layer's ``ntile`` windows from cut points (``_cut_ntiles``).
 4. People's decisions win: objectors get no tags at all; a user's correction or deletion of
    a tag replaces the computed value; then each tag is kept only for users whose consent
    covers the tag's purpose (default deny: no record, no tag). A correction never brings
@@ -38,7 +39,7 @@ from typing import Any
 import pyarrow as pa
 
 from profileguard.manifest.model import Manifest
-from profileguard.model import snapshot
+from profileguard.model import plan, snapshot
 from profileguard.model.catalog import Catalog, Refusal, TagInfo, build_catalog
 from profileguard.model.plan import (
     PlanStep,
@@ -173,7 +174,8 @@ def build(
     scratch.put("_b_wide", _wide_sql(descriptive), once=True)
     if derived_step is not None:
         scratch.put("_b_dep", _wide_sql(descriptive, dep), once=True)
-        scratch.put("_b_derived", derived_step.sql, once=True)
+        scratch.put("_b_derived", _cut_ntiles(engine, scratch, derived_step,
+                                              sorted(required)).sql, once=True)
         parts["d"] = list(derived_step.columns)
     _fault("derived")
     cards: list[dict[str, Any]] = []
@@ -241,6 +243,27 @@ class _Scratch:
         for name, kind in sorted(self.made.items(), key=lambda nk: nk[1] != "VIEW"):
             self.engine.execute(f"DROP {kind} IF EXISTS {name}")  # views first
         self.made.clear()
+
+
+def _cut_ntiles(engine: Engine, scratch: _Scratch, step: PlanStep, required: list[str]
+                ) -> PlanStep:
+    """On DuckDB, the derived step with its first layer's `ntile` windows computed from cut
+    points (``plan.ntile_cuts``): a window without PARTITION BY sorts every row on one
+    thread, three of them (the R, F and M scores) took 0.7 s of a 4.3 s build at 1M users,
+    their cut points 0.24 s. Same buckets — ties broken by user id alike."""
+    if not isinstance(engine, DuckDBEngine):
+        return step
+    types = scratch.types(["_b_dep"])
+    cuts = plan.ntile_cuts(step, required, types)
+    if not cuts:
+        return step
+    where = " AND ".join(f"{q(c)} IS NOT NULL" for c in required)
+    rows = int(engine.query_rows("SELECT count(*) FROM _b_dep"
+                                 + (f" WHERE {where}" if where else ""))[0][0])
+    points = plan.cut_points_sql(cuts, "_b_dep", required, rows, types)
+    if points is not None:
+        scratch.put("_b_cuts", points, once=True)
+    return plan.with_cut_points(step, cuts, "_b_cuts", rows, types)
 
 
 _DECISIONS = ("_d_allowed", "_d_objectors", "_d_overrides")

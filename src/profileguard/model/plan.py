@@ -9,7 +9,9 @@ with no rows in the window at all. `as_of` is substituted as a timestamp literal
 keeps rows whose time column lies in (as_of - N days, as_of], `all` keeps rows at or
 before as_of, and a source without a time column is read whole. Derived tags run
 afterwards over the wide table of descriptive values, one CTE per dependency layer
-(`derived_layers`: Kahn's topological sort, a dozen lines, so no graph library).
+(`derived_layers`: Kahn's topological sort, a dozen lines, so no graph library). On
+DuckDB the build computes the first layer's `ntile` windows from cut points instead
+(`ntile_cuts`, `cut_points_sql`, `with_cut_points`): same buckets, no sort.
 
 Plans are sqlglot trees rendered with `.sql(dialect=...)`, so the Spark engine runs the
 same plan transpiled; only user expressions are restricted, not the generated SQL.
@@ -17,6 +19,7 @@ same plan transpiled; only user expressions are restricted, not the generated SQ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -480,3 +483,121 @@ def explain(steps: Sequence[PlanStep]) -> str:
         parts.append(f"-- step {number}: {step.name} ({where}); tags: {', '.join(step.tags)}\n"
                      f"{step.pretty()};")
     return "\n\n".join(parts) + "\n"
+
+
+# -- ntile by cut points (DuckDB) ---------------------------------------------------------
+
+#: types whose ORDER BY and whose comparison (`>=` of a struct) order values alike (no NaN,
+#: no -0.0), and which of them can be negated exactly for a DESC key
+_CUT_ASC = re.compile(r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|DECIMAL\(\d+,\d+\)|VARCHAR"
+                      r"|DATE|TIMESTAMP|BOOLEAN)$")
+_CUT_DESC = re.compile(r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT)|DECIMAL\(\d+,\d+\))$")
+
+
+@dataclass(frozen=True)
+class NtileCut:
+    """An `ntile(n) OVER (ORDER BY k1, ..., user_id)` of the first derived layer, computed
+    without sorting: its n - 1 cut points (the key of the first row of buckets 2 … n) are
+    order statistics, found by `quantile_disc` (selection, not a sort); a row's bucket is
+    1 + the number of cut points its key reaches."""
+
+    column: str
+    buckets: int
+    #: (column, descending) — the window's ORDER BY, user_id last
+    keys: tuple[tuple[str, bool], ...]
+
+    def key(self, types: Mapping[str, str]) -> str:
+        """The row's sort key as one struct, ascending in the window's order: a DESC key
+        negated (widened first, so that no value overflows)."""
+        fields = []
+        for i, (name, desc) in enumerate(self.keys):
+            col = _quoted(name).sql(dialect="duckdb")
+            if desc:
+                col = f"-CAST({col} AS HUGEINT)" if "INT" in types[name] else f"-{col}"
+            fields.append(f"'k{i}': {col}")
+        return "{" + ", ".join(fields) + "}"
+
+    def starts(self, rows: int) -> list[int]:
+        """Row positions (0-based, in the window's order) where buckets 2 … n start, as
+        `ntile` deals `rows` rows: the first `rows mod n` buckets get one row more."""
+        n = min(self.buckets, rows)
+        size, large = divmod(rows, n) if n else (0, 0)
+        return [k * size + min(k, large) for k in range(1, n)]
+
+
+def ntile_cuts(step: PlanStep, required: Collection[str], types: Mapping[str, str]
+               ) -> list[NtileCut]:
+    """The `ntile` windows of the derived step's first layer that cut points can replace:
+    no PARTITION BY, every ORDER BY key a required column (never NULL there) of a type whose
+    order comparison agrees with sorting (`_CUT_ASC`; `_CUT_DESC` for a DESC key)."""
+    cuts: list[NtileCut] = []
+    with_ = step.query.find(exp.With)  # the layers' CTEs, layer_1 first
+    if with_ is None or not with_.expressions:
+        return cuts
+    for node in with_.expressions[0].this.find_all(exp.Window):
+        order = node.args.get("order")
+        if not isinstance(node.this, exp.Ntile) or node.args.get("partition_by") \
+                or order is None:
+            continue
+        keys = []
+        for item in order.expressions:
+            name = item.this.name if isinstance(item.this, exp.Column) else ""
+            desc = bool(item.args.get("desc"))
+            allowed = _CUT_DESC if desc else _CUT_ASC
+            if (name not in required and name != USER_ID) \
+                    or not allowed.match(types.get(name, "")):
+                break
+            keys.append((name, desc))
+        else:
+            if keys and keys[-1] == (USER_ID, False):
+                cuts.append(NtileCut(f"_cut{len(cuts) + 1}", int(node.this.this.name),
+                                     tuple(keys)))
+    return cuts
+
+
+def cut_points_sql(cuts: Sequence[NtileCut], relation: str, required: Sequence[str],
+                   rows: int, types: Mapping[str, str]) -> str | None:
+    """One row: each cut's cut points (a list of key structs) over the `rows` rows of
+    `relation` with every `required` column set; None if no cut has any. `quantile_disc(x, p)` is the value at
+    0-based position ceil(rows * p) - 1, so p = (position + 0.5) / rows picks a position
+    half a row away from any rounding."""
+    selects = []
+    for cut in cuts:
+        if points := ", ".join(repr((s + 0.5) / rows) for s in cut.starts(rows)):
+            selects.append(f"quantile_disc({cut.key(types)}, [{points}]) AS {cut.column}")
+    if not selects:  # one bucket, or one row: every row is in bucket 1
+        return None
+    where = " AND ".join(f"{_quoted(c).sql(dialect='duckdb')} IS NOT NULL" for c in required)
+    return f"SELECT {', '.join(selects)} FROM {relation}" + (f" WHERE {where}" if where else "")
+
+
+def with_cut_points(step: PlanStep, cuts: Sequence[NtileCut], table: str, rows: int,
+                    types: Mapping[str, str]) -> PlanStep:
+    """The derived step with each cut `ntile` window replaced by its bucket from `table`'s
+    cut points (`cut_points_sql`, joined only if it has any): 1 + the number of cut points
+    at or below the row's key (keys are unique: user_id ends them)."""
+    query = step.query.copy()
+    first = query.find(exp.With).expressions[0]  # type: ignore[union-attr]
+    layer = first.this
+    by_key = {(c.buckets, c.keys): c for c in cuts}
+
+    def swap(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Window) or not isinstance(node.this, exp.Ntile):
+            return node
+        keys = tuple((o.this.name, bool(o.args.get("desc")))
+                     for o in node.args["order"].expressions)
+        cut = by_key.get((int(node.this.this.name), keys))
+        if cut is None or node.args.get("partition_by"):
+            return node
+        key = cut.key(types)
+        reached = " + ".join(f"CAST({key} >= {table}.{cut.column}[{i}] AS BIGINT)"
+                             for i in range(1, len(cut.starts(rows)) + 1))
+        return exp.maybe_parse(f"1 + {reached}" if reached else "CAST(1 AS BIGINT)",
+                               dialect="duckdb")
+
+    layer = layer.transform(swap)
+    if any(cut.starts(rows) for cut in cuts):
+        layer = layer.join(exp.to_table(table), join_type="cross", copy=False)
+    first.set("this", layer)
+    return PlanStep(name=step.name, kind=step.kind, tags=step.tags, columns=step.columns,
+                    query=query, dialect=step.dialect, source=step.source, window=step.window)
