@@ -567,8 +567,14 @@ def cut_points_sql(cuts: Sequence[NtileCut], relation: str, required: Sequence[s
             selects.append(f"quantile_disc({cut.key(types)}, [{points}]) AS {cut.column}")
     if not selects:  # one bucket, or one row: every row is in bucket 1
         return None
+    return f"SELECT {', '.join(selects)} FROM {relation}{taking_part(required)}"
+
+
+def taking_part(required: Sequence[str]) -> str:
+    """` WHERE` every `required` column is set (DuckDB SQL; empty if none is): the rows
+    the first derived layer reads."""
     where = " AND ".join(f"{_quoted(c).sql(dialect='duckdb')} IS NOT NULL" for c in required)
-    return f"SELECT {', '.join(selects)} FROM {relation}" + (f" WHERE {where}" if where else "")
+    return f" WHERE {where}" if where else ""
 
 
 def with_cut_points(step: PlanStep, cuts: Sequence[NtileCut], table: str, rows: int,
