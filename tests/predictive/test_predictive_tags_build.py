@@ -92,3 +92,21 @@ def test_models_are_fitted_only_on_people_who_consented(demo_ws: Path) -> None:
         for pid in scored:
             assert svc.book.allows(pid, "tiered_operations").allowed
     assert cards["bgnbd"]["data_size"]["customers"] == len(scored) >= len(users) // 2
+
+
+def test_a_model_reads_only_its_lineage_columns_of_the_rows_it_may_use(demo_ws: Path) -> None:
+    from profileguard.model.predictive.step import _restricted_sql, lineage_columns
+
+    with open_services(demo_ws) as svc:
+        tags = {t.name: t for t in svc.manifest.tags}
+        for name in ("expected_purchases_90d", "interests"):
+            tag = tags[name]
+            sql = _restricted_sql(tag, svc.manifest, AS_OF)
+            svc.engine.execute("CREATE OR REPLACE TEMP TABLE _d_allowed AS SELECT user_id AS "
+                               f"user_pid, '{tag.purpose}' AS purpose FROM users LIMIT 50")
+            got = svc.engine.query_arrow(sql)
+            assert got.column_names == lineage_columns(tag, svc.manifest)  # not SELECT *
+            allowed = {r[0] for r in svc.engine.query_rows("SELECT user_pid FROM _d_allowed")}
+            assert set(got.column(0).to_pylist()) <= allowed and got.num_rows > 0
+        paid = _restricted_sql(tags["expected_purchases_90d"], svc.manifest, AS_OF)
+        assert "status = 'paid'" in paid  # the filter reads a column the model does not

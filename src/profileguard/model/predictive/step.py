@@ -95,16 +95,25 @@ def lineage_columns(tag: Tag, m: Manifest) -> list[str]:
     return [x for x in (c.user, c.time, c.amount, c.event_type, c.category) if x]
 
 
-def _restricted_view(engine: Engine, tag: Tag, m: Manifest, as_of: dt.datetime,
-                     name: str) -> None:
+def _restricted_sql(tag: Tag, m: Manifest, as_of: dt.datetime) -> str:
+    """The rows of the tag's source its model may read — up to as_of, of users whose consent
+    covers the tag's purpose, passing its filter — and only the columns it reads
+    (`lineage_columns`; copying every column of the 50M events at 1M users took 7.7 s)."""
     c = columns_of(tag, m)
     where = [f"{q(c.time)} <= TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'",
              f"{q(c.user)} IN (SELECT user_pid FROM _d_allowed WHERE purpose = "
              f"'{tag.purpose}')"]
     if tag.filter:
         where.append(f"({tag.filter})")
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS SELECT * FROM {q(tag.source or '')} "
-                   f"WHERE {' AND '.join(where)}")
+    columns = ", ".join(q(x) for x in lineage_columns(tag, m))
+    return f"SELECT {columns} FROM {q(tag.source or '')} WHERE {' AND '.join(where)}"
+
+
+def _restricted_view(engine: Engine, tag: Tag, m: Manifest, as_of: dt.datetime,
+                     name: str) -> None:
+    """:func:`_restricted_sql` as the TEMP table ``name`` (read several times)."""
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS "
+                   + _restricted_sql(tag, m, as_of))
 
 
 @dataclass
@@ -218,25 +227,24 @@ class PredictiveStep:
                                  "weights", {"view": 1, "add_to_cart": 3, "purchase": 10}).items()},
                              threshold=float(p.get("threshold", 2.0)),
                              top_k=int(p.get("top", 3)))
-        view = f"_p_{tag.name}"
-        _restricted_view(engine, tag, m, as_of, view)
+        # the tag's rows are read by this one statement (a CTE: not copied into a table)
         refunds = p.get("refunds")  # e.g. {source: orders, time: refund_time, category_from: items}
-        union = (f"SELECT {q(c.user)} AS u, {q(c.time)} AS ts, {q(c.event_type or '')} AS et, "
-                 f"{q(c.category or '')} AS cat, FALSE AS refunded FROM {q(view)}")
+        union = (f"WITH _p_rows AS ({_restricted_sql(tag, m, as_of)}) "
+                 f"SELECT {q(c.user)} AS u, {q(c.time)} AS ts, {q(c.event_type or '')} AS et, "
+                 f"{q(c.category or '')} AS cat, FALSE AS refunded FROM _p_rows")
         if isinstance(refunds, dict) and engine.table_exists(str(refunds.get("source"))):
             rs, rt = str(refunds["source"]), str(refunds.get("time", "refund_time"))
             items = str(refunds.get("category_from", "items"))
             union += (f" UNION ALL SELECT o.user_id, o.{q(rt)}, 'purchase', i.category, TRUE "
                       f"FROM {q(rs)} o JOIN {q(items)} i USING (item_id) WHERE o.status = "
                       f"'refunded' AND o.{q(rt)} IS NOT NULL AND o.user_id IN "
-                      f"(SELECT u FROM (SELECT DISTINCT {q(c.user)} AS u FROM {q(view)}))")
+                      f"(SELECT u FROM (SELECT DISTINCT {q(c.user)} AS u FROM _p_rows))")
         engine.execute(f"CREATE OR REPLACE TEMP TABLE _p_interest_events AS {union}")
         top = engine.query_arrow(interests_sql("_p_interest_events", as_of, cfg, user="u",
                                                ts="ts", event_type="et", category="cat"))
         totals = engine.query_arrow(interests_sql("_p_interest_events", as_of, InterestConfig(
             half_life_days=cfg.half_life_days, weights=cfg.weights, threshold=0.0, top_k=1000),
             user="u", ts="ts", event_type="et", category="cat"))
-        engine.execute(f"DROP TABLE IF EXISTS {q(view)}")
         engine.execute("DROP TABLE IF EXISTS _p_interest_events")
         listed: dict[str, list[tuple[str, float]]] = {}
         for u, cat, aff, rank in zip(*(top.column(n).to_pylist() for n in
