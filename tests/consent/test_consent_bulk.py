@@ -236,3 +236,22 @@ def test_a_group_too_large_for_one_string_is_read_row_by_row_with_the_same_decis
     assert set(bulk.allowed_users(book, "personalization", at=at).to_pylist()) == allowed
     assert by_row == [1, 1] and 0 < len(allowed) < 40 and "p_w004" not in allowed
     store.close()
+
+
+def test_known_users_are_every_table_s_users_once_in_code_point_order(state_url: str) -> None:
+    from profileguard.consent import bulk
+
+    store = OperationalStore(state_url, pseudonymize=KEY)
+    book = ConsentBook(store, make_policy())
+    store.register_identities(["raw-b", "raw-a"])  # identity map only
+    book.record("p_Zed", "advertising", "granted", recipient="adnet")  # consents only
+    book.record("p_zed", "personalization", "granted")
+    book.record("p_zed", "advertising", "withdrawn")  # two rows, one user
+    book.set_non_personalized("p_mid")  # preferences only
+    with store.read() as conn:
+        expected = sorted({str(u) for table in (t.identity_map, t.consents_current,
+                                                t.preferences)
+                           for u in conn.execute(sa.select(table.c.user_pid)).scalars()})
+        got = bulk.known_users(conn)
+    assert got == expected and len(got) == len(set(got)) == 5
+    assert {"p_Zed", "p_zed", "p_mid"} <= set(got) and got.index("p_Zed") < got.index("p_zed")

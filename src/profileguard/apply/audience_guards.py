@@ -74,7 +74,7 @@ def _table_name(purpose: str, recipient: str, snapshot: int) -> str:
 
 
 def _decisions(svc: Services, purpose: str, recipient: str | None,
-               births: pa.Table | None) -> pa.Table:
+               births: pa.Table | None, users: list[str] | None = None) -> pa.Table:
     cats: list[str] = []
     rec = svc.manifest.recipient(recipient) if recipient else None
     for ref in rec.fields if rec else []:
@@ -83,7 +83,7 @@ def _decisions(svc: Services, purpose: str, recipient: str | None,
         if decl is not None and decl.category not in cats:
             cats.append(decl.category)
     table = svc.book.decisions(purpose, categories=cats, recipient=recipient,
-                               birth_dates=births)
+                               birth_dates=births, users=users)
     return table.select(["user_pid", "allowed", "reason"])
 
 
@@ -111,8 +111,10 @@ def guard_table(svc: Services, snap: SnapshotInfo, purpose: str, recipient: str 
     births = svc.birth_dates() if svc.book.policy.birth_date_of else None
     general = _decisions(svc, purpose, None, births)
     eng.load_arrow("pg_audguard_purpose", general, mode="replace")
-    eng.load_arrow("pg_audguard_recipient", _decisions(svc, purpose, recipient, births)
-                   if recipient else general, mode="replace")
+    # the recipient's decisions for the same people (every known user, read once)
+    eng.load_arrow("pg_audguard_recipient", _decisions(
+        svc, purpose, recipient, births, general.column("user_pid").to_pylist())
+        if recipient else general, mode="replace")
     objectors = pa.table({"user_pid": pa.array(sorted(svc.book.objectors()), pa.string())})
     eng.load_arrow("pg_audguard_objectors", objectors, mode="replace")
     birth = birth_column(svc.manifest)
