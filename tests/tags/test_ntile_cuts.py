@@ -128,3 +128,13 @@ def test_spark_plans_keep_their_windows() -> None:
     step = derived_plan(derived(("f_score", "ntile(3) OVER (ORDER BY freq)")), "_b_dep",
                         set(TAGS), AS_OF, required=["freq"], dialect="spark")
     assert "NTILE(3)" in step.sql
+
+
+def test_an_unordered_ntile_beside_a_cut_one_keeps_its_window(engine: DuckDBEngine) -> None:
+    fill(engine, 40, 5, 6)
+    tags = derived(("f_score", "ntile(3) OVER (ORDER BY freq)"), ("any3", "ntile(3) OVER ()"))
+    step = derived_plan(tags, "_b_dep", set(TAGS), AS_OF, required=["freq"])
+    windows, cuts, sql = both(engine, step, ["freq"])
+    assert sql.upper().count("NTILE") == 1  # the unordered one: buckets by the order met
+    assert step.columns == ("any3", "f_score")
+    assert [(r[0], r[2]) for r in cuts] == [(r[0], r[2]) for r in windows]

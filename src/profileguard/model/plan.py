@@ -558,9 +558,9 @@ def ntile_cuts(step: PlanStep, required: Collection[str], types: Mapping[str, st
 def cut_points_sql(cuts: Sequence[NtileCut], relation: str, required: Sequence[str],
                    rows: int, types: Mapping[str, str]) -> str | None:
     """One row: each cut's cut points (a list of key structs) over the `rows` rows of
-    `relation` with every `required` column set; None if no cut has any. `quantile_disc(x, p)` is the value at
-    0-based position ceil(rows * p) - 1, so p = (position + 0.5) / rows picks a position
-    half a row away from any rounding."""
+    `relation` with every `required` column set; None if no cut has any.
+    `quantile_disc(x, p)` is the value at 0-based position ceil(rows * p) - 1, so
+    p = (position + 0.5) / rows picks a position half a row away from any rounding."""
     selects = []
     for cut in cuts:
         if points := ", ".join(repr((s + 0.5) / rows) for s in cut.starts(rows)):
@@ -588,7 +588,8 @@ def with_cut_points(step: PlanStep, cuts: Sequence[NtileCut], table: str, rows: 
     by_key = {(c.buckets, c.keys): c for c in cuts}
 
     def swap(node: exp.Expr) -> exp.Expr:
-        if not isinstance(node, exp.Window) or not isinstance(node.this, exp.Ntile):
+        if not isinstance(node, exp.Window) or not isinstance(node.this, exp.Ntile) \
+                or node.args.get("order") is None:
             return node
         keys = tuple((o.this.name, bool(o.args.get("desc")))
                      for o in node.args["order"].expressions)

@@ -229,17 +229,17 @@ class PredictiveStep:
                              top_k=int(p.get("top", 3)))
         # the tag's rows are read by this one statement, not copied into a table first (as a
         # subquery each time: a CTE read twice was materialized by DuckDB, 2.7 against 2.3 s)
-        rows = f"({_restricted_sql(tag, m, as_of)}) AS _p_rows"
+        readable = f"({_restricted_sql(tag, m, as_of)}) AS _p_rows"
         refunds = p.get("refunds")  # e.g. {source: orders, time: refund_time, category_from: items}
         union = (f"SELECT {q(c.user)} AS u, {q(c.time)} AS ts, {q(c.event_type or '')} AS et, "
-                 f"{q(c.category or '')} AS cat, FALSE AS refunded FROM {rows}")
+                 f"{q(c.category or '')} AS cat, FALSE AS refunded FROM {readable}")
         if isinstance(refunds, dict) and engine.table_exists(str(refunds.get("source"))):
             rs, rt = str(refunds["source"]), str(refunds.get("time", "refund_time"))
             items = str(refunds.get("category_from", "items"))
             union += (f" UNION ALL SELECT o.user_id, o.{q(rt)}, 'purchase', i.category, TRUE "
                       f"FROM {q(rs)} o JOIN {q(items)} i USING (item_id) WHERE o.status = "
                       f"'refunded' AND o.{q(rt)} IS NOT NULL AND o.user_id IN "
-                      f"(SELECT u FROM (SELECT DISTINCT {q(c.user)} AS u FROM {rows}))")
+                      f"(SELECT u FROM (SELECT DISTINCT {q(c.user)} AS u FROM {readable}))")
         engine.execute(f"CREATE OR REPLACE TEMP TABLE _p_interest_events AS {union}")
         top = engine.query_arrow(interests_sql("_p_interest_events", as_of, cfg, user="u",
                                                ts="ts", event_type="et", category="cat"))
