@@ -263,7 +263,8 @@ def _cut_ntiles(engine: Engine, scratch: _Scratch, step: PlanStep, required: lis
     points = plan.cut_points_sql(cuts, "_b_dep", required, rows, types)
     if points is not None:
         scratch.put("_b_cuts", points, once=True)
-    return plan.with_cut_points(step, cuts, "_b_cuts", rows, types)
+    return plan.with_cut_points(step, cuts, "_b_cuts" if points is not None else None, rows,
+                                types)
 
 
 _DECISIONS = ("_d_allowed", "_d_objectors", "_d_overrides")

@@ -525,6 +525,17 @@ class NtileCut:
         return [k * size + min(k, large) for k in range(1, n)]
 
 
+def _ntile_order(node: exp.Expr) -> tuple[int, tuple[tuple[str, bool], ...]] | None:
+    """An unpartitioned, ordered `ntile(n)` window's n and ORDER BY keys as (column name —
+    '' for anything else —, descending); None for any other node."""
+    if not isinstance(node, exp.Window) or not isinstance(node.this, exp.Ntile) \
+            or node.args.get("partition_by") or node.args.get("order") is None:
+        return None
+    return int(node.this.this.name), tuple(
+        (o.this.name if isinstance(o.this, exp.Column) else "", bool(o.args.get("desc")))
+        for o in node.args["order"].expressions)
+
+
 def ntile_cuts(step: PlanStep, required: Collection[str], types: Mapping[str, str]
                ) -> list[NtileCut]:
     """The `ntile` windows of the derived step's first layer that cut points can replace:
@@ -535,23 +546,14 @@ def ntile_cuts(step: PlanStep, required: Collection[str], types: Mapping[str, st
     if with_ is None or not with_.expressions:
         return cuts
     for node in with_.expressions[0].this.find_all(exp.Window):
-        order = node.args.get("order")
-        if not isinstance(node.this, exp.Ntile) or node.args.get("partition_by") \
-                or order is None:
+        if (shape := _ntile_order(node)) is None:
             continue
-        keys = []
-        for item in order.expressions:
-            name = item.this.name if isinstance(item.this, exp.Column) else ""
-            desc = bool(item.args.get("desc"))
-            allowed = _CUT_DESC if desc else _CUT_ASC
-            if (name not in required and name != USER_ID) \
-                    or not allowed.match(types.get(name, "")):
-                break
-            keys.append((name, desc))
-        else:
-            if keys and keys[-1] == (USER_ID, False):
-                cuts.append(NtileCut(f"_cut{len(cuts) + 1}", int(node.this.this.name),
-                                     tuple(keys)))
+        buckets, keys = shape
+        if keys and keys[-1] == (USER_ID, False) and all(
+                (name in required or name == USER_ID)
+                and (_CUT_DESC if desc else _CUT_ASC).match(types.get(name, ""))
+                for name, desc in keys):
+            cuts.append(NtileCut(f"_cut{len(cuts) + 1}", buckets, keys))
     return cuts
 
 
@@ -577,24 +579,19 @@ def taking_part(required: Sequence[str]) -> str:
     return f" WHERE {where}" if where else ""
 
 
-def with_cut_points(step: PlanStep, cuts: Sequence[NtileCut], table: str, rows: int,
+def with_cut_points(step: PlanStep, cuts: Sequence[NtileCut], table: str | None, rows: int,
                     types: Mapping[str, str]) -> PlanStep:
     """The derived step with each cut `ntile` window replaced by its bucket from `table`'s
-    cut points (`cut_points_sql`, joined only if it has any): 1 + the number of cut points
-    at or below the row's key (keys are unique: user_id ends them)."""
+    cut points (`cut_points_sql`; None when it made none): 1 + the number of cut points at
+    or below the row's key (keys are unique: user_id ends them)."""
     query = step.query.copy()
     first = query.find(exp.With).expressions[0]  # type: ignore[union-attr]
     layer = first.this
-    by_key = {(c.buckets, c.keys): c for c in cuts}
+    by_shape = {(c.buckets, c.keys): c for c in cuts}
 
     def swap(node: exp.Expr) -> exp.Expr:
-        if not isinstance(node, exp.Window) or not isinstance(node.this, exp.Ntile) \
-                or node.args.get("order") is None:
-            return node
-        keys = tuple((o.this.name, bool(o.args.get("desc")))
-                     for o in node.args["order"].expressions)
-        cut = by_key.get((int(node.this.this.name), keys))
-        if cut is None or node.args.get("partition_by"):
+        cut = by_shape.get(shape) if (shape := _ntile_order(node)) is not None else None
+        if cut is None:
             return node
         key = cut.key(types)
         reached = " + ".join(f"CAST({key} >= {table}.{cut.column}[{i}] AS BIGINT)"
@@ -603,7 +600,7 @@ def with_cut_points(step: PlanStep, cuts: Sequence[NtileCut], table: str, rows: 
                                dialect="duckdb")
 
     layer = layer.transform(swap)
-    if any(cut.starts(rows) for cut in cuts):
+    if table is not None:
         layer = layer.join(exp.to_table(table), join_type="cross", copy=False)
     first.set("this", layer)
     return PlanStep(name=step.name, kind=step.kind, tags=step.tags, columns=step.columns,
